@@ -1,0 +1,9 @@
+export {
+  defaultHubSpotFieldMapping,
+  type HubSpotFieldMapping,
+  hubSpotPropertiesToLinqContact,
+  type LinqContactField,
+  type LinqContactFields,
+  linqContactToHubSpotProperties,
+  resolveHubSpotFieldMapping,
+} from "./field-mapping.ts";

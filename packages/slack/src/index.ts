@@ -1,0 +1,6 @@
+export {
+  createReactionEmojiMap,
+  defaultReactionEmoji,
+  type LinqReactionType,
+  type ReactionEmojiMap,
+} from "./reaction-emoji.ts";

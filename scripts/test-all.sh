@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: what `./dev test` and CI run. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+started=$(date +%s)
+rm -rf packages/*/test-results apps/*/test-results
+
+echo "==> generated types are up to date"
+pnpm run check:generated
+
+echo "==> lint and format (Biome)"
+pnpm exec biome ci .
+
+echo "==> build, typecheck and test (turbo)"
+status=0
+LINQ_CONNECT_TEST_REPORT=1 pnpm exec turbo run build typecheck test --concurrency=2 --output-logs=errors-only || status=$?
+
+node scripts/summarize-tests.mjs || status=1
+echo "==> finished in $(( $(date +%s) - started ))s"
+exit "$status"
