@@ -14,7 +14,7 @@ pnpm exec biome ci .
 
 echo "==> build, typecheck and test (turbo)"
 status=0
-LINQ_CONNECT_TEST_REPORT=1 pnpm exec turbo run build typecheck test --concurrency=2 --output-logs=errors-only || status=$?
+LINQ_CONNECT_TEST_REPORT=1 pnpm exec turbo run build typecheck test --continue --concurrency=2 --output-logs=errors-only || status=$?
 
 node scripts/summarize-tests.mjs || status=1
 echo "==> finished in $(( $(date +%s) - started ))s"

@@ -1,3 +1,6 @@
+export * from "./client/index.ts";
 export * from "./connector.ts";
 export * from "./errors.ts";
 export { type LinqOperationName, linqOperations } from "./generated/operations.generated.ts";
+export * from "./phone/index.ts";
+export * from "./webhooks/index.ts";

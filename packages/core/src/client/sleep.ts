@@ -25,7 +25,11 @@ export const defaultSleep: SleepFunction = (ms, signal) =>
   });
 
 /** Builds the AbortError thrown when a caller's signal aborted `what`. */
-export function abortErrorFor(what: string, signal: AbortSignal | undefined, source: ErrorSource): AbortError {
+export function abortErrorFor(
+  what: string,
+  signal: AbortSignal | undefined,
+  source: ErrorSource,
+): AbortError {
   return new AbortError(`${what} was aborted`, { source, cause: signal?.reason });
 }
 

@@ -5,11 +5,11 @@ export interface TokenBucketOptions {
   /** Tokens added per second (may be fractional: 0.1 is one token every 10 s). */
   ratePerSecond: number;
   /** Capacity: how many tokens can be spent at once after a quiet period. Default max(1, ratePerSecond). */
-  burst?: number;
+  burst?: number | undefined;
   /** Clock in milliseconds; default Date.now. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /** Sleep used while waiting for a token; default a timer. */
-  sleep?: SleepFunction;
+  sleep?: SleepFunction | undefined;
 }
 
 /**
@@ -34,7 +34,9 @@ export class TokenBucket {
   constructor(options: TokenBucketOptions) {
     const { ratePerSecond } = options;
     if (!Number.isFinite(ratePerSecond) || ratePerSecond <= 0) {
-      throw new ConfigurationError(`TokenBucket ratePerSecond must be a positive number, got ${ratePerSecond}`);
+      throw new ConfigurationError(
+        `TokenBucket ratePerSecond must be a positive number, got ${ratePerSecond}`,
+      );
     }
     const burst = options.burst ?? Math.max(1, ratePerSecond);
     if (!Number.isFinite(burst) || burst < 1) {

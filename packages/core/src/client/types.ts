@@ -76,7 +76,9 @@ export type WebhookSubscription = Schemas["WebhookSubscription"];
 export type WebhookSubscriptionInput = Schemas["WebhookSubscriptionInput"];
 
 /** What create/update webhook subscription accept: `version` defaults to 2. */
-export type WebhookSubscriptionParameters = Omit<WebhookSubscriptionInput, "version"> & { version?: number };
+export type WebhookSubscriptionParameters = Omit<WebhookSubscriptionInput, "version"> & {
+  version?: number | undefined;
+};
 
 /** The 13 webhook event types. */
 export type WebhookEventType = WebhookSubscriptionInput["events"][number];
@@ -115,24 +117,24 @@ export interface Page<T> {
 /** Options every method accepts as its last argument. */
 export interface RequestOptions {
   /** Aborts the call (including rate-limit waits and retry back-off) with an AbortError. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Per-attempt timeout (headers and body), overriding the client's `timeoutMs`. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** Options of the calls that send a message (sendMessage, createChat). */
 export interface IdempotentRequestOptions extends RequestOptions {
   /** `^[a-zA-Z0-9_-]+$`; generated when absent and reused for every retry of the call. */
-  idempotencyKey?: string;
+  idempotencyKey?: string | undefined;
 }
 
 /** Query of listChats / iterateChats. */
 export interface ListChatsQuery {
   /** The Linq number whose chats to list (required by the API). */
   phoneNumber: string;
-  page?: number;
+  page?: number | undefined;
   /** Items per page, at most 100. */
-  perPage?: number;
+  perPage?: number | undefined;
 }
 
 /** Query of findChat. */
@@ -145,25 +147,25 @@ export interface FindChatQuery {
 
 /** Query of listChatMessages / iterateChatMessages. */
 export interface ListChatMessagesQuery {
-  page?: number;
-  perPage?: number;
+  page?: number | undefined;
+  perPage?: number | undefined;
   /** Only messages sent before this ISO 8601 time. */
-  before?: string;
+  before?: string | undefined;
   /** Only messages sent after this ISO 8601 time. */
-  after?: string;
-  sort?: "asc" | "desc";
+  after?: string | undefined;
+  sort?: "asc" | "desc" | undefined;
 }
 
 /** Query of listContacts / iterateContacts. */
 export interface ListContactsQuery {
-  page?: number;
-  perPage?: number;
+  page?: number | undefined;
+  perPage?: number | undefined;
 }
 
 /** Query of findContact: at least one of the two (matched with OR logic). */
 export interface FindContactQuery {
-  email?: string;
-  phoneNumber?: string;
+  email?: string | undefined;
+  phoneNumber?: string | undefined;
 }
 
 /** The data of an attachment upload: bytes, a Blob or a stream (read once into memory). */
@@ -174,17 +176,17 @@ export interface AttachmentUpload {
   data: AttachmentData;
   filename: string;
   /** MIME type; application/octet-stream when absent (and the Blob has none). */
-  contentType?: string;
+  contentType?: string | undefined;
 }
 
 /** Input of sendMessage. */
 export interface SendMessageInput {
   text: string;
-  attachments?: readonly AttachmentUpload[];
+  attachments?: readonly AttachmentUpload[] | undefined;
   /** Public URLs the API downloads and attaches. */
-  attachmentUrls?: readonly string[];
+  attachmentUrls?: readonly string[] | undefined;
   /** `^[a-zA-Z0-9_-]+$`; generated when absent and reused for every retry. */
-  idempotencyKey?: string;
+  idempotencyKey?: string | undefined;
 }
 
 /** Input of createChat (sent as the reference body). */
@@ -193,10 +195,10 @@ export interface CreateChatInput {
   sendFrom: string;
   /** The participants (not including your number). */
   phoneNumbers: readonly string[];
-  displayName?: string;
-  message: { text: string; attachmentUrls?: readonly string[] };
+  displayName?: string | undefined;
+  message: { text: string; attachmentUrls?: readonly string[] | undefined };
   /** `^[a-zA-Z0-9_-]+$`; generated when absent and reused for every retry. */
-  idempotencyKey?: string;
+  idempotencyKey?: string | undefined;
 }
 
 /**
@@ -219,5 +221,5 @@ export interface RequestCompleteInfo {
   durationMs: number;
   /** 1 for the first attempt, 2 for the first retry, … */
   attempt: number;
-  error?: LinqConnectError;
+  error?: LinqConnectError | undefined;
 }

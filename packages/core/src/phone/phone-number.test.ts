@@ -78,7 +78,9 @@ describe("normalizePhoneNumber: other default regions", () => {
   });
 
   it("rejects an unsupported default region with a ConfigurationError", () => {
-    const error = captureError(() => normalizePhoneNumber("5551234567", { defaultRegion: "XX" as CountryCode }));
+    const error = captureError(() =>
+      normalizePhoneNumber("5551234567", { defaultRegion: "XX" as CountryCode }),
+    );
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toContain('"XX"');
     expect(() => tryNormalizePhoneNumber("5551234567", { defaultRegion: "XX" as CountryCode })).toThrow(
@@ -108,9 +110,8 @@ describe("normalizePhoneNumber: rejected inputs", () => {
     ["1234567890123456789012", "too long"],
     ["+999 1234567", "invalid country calling code"],
     ["+0 5551234567", "invalid country calling code"],
-    ["+1 055 123 4567", "area code and exchange must start with 2-9"],
-    ["+1 155 123 4567", "area code and exchange must start with 2-9"],
-    ["+1 555 023 4567", "area code and exchange must start with 2-9"],
+    ["+1 055 123 4567", "the area code must start with 2-9"],
+    ["(155) 123-4567", "the area code must start with 2-9"],
     ["+1 555 123 4567 ext. 12", "extension"],
     ["5551234567x12", "extension"],
     ["+15551234567;ext=1", "extension"],
@@ -283,7 +284,9 @@ describe("properties", () => {
   it("normalisation is idempotent", () => {
     fc.assert(
       fc.property(nanpNumber, (national) => {
-        const once = normalizePhoneNumber(`(${national.slice(0, 3)}) ${national.slice(3, 6)}-${national.slice(6)}`);
+        const once = normalizePhoneNumber(
+          `(${national.slice(0, 3)}) ${national.slice(3, 6)}-${national.slice(6)}`,
+        );
         expect(normalizePhoneNumber(once)).toBe(once);
       }),
     );
@@ -308,16 +311,22 @@ describe("properties", () => {
     const phoneLike = fc
       .array(fc.constantFrom(..."+0123456789 ()-.xX#;=tel:@ａ１\u00a0"), { maxLength: 25 })
       .map((characters) => characters.join(""));
-    fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }), phoneLike), (input) => {
-        try {
-          const result = normalizePhoneNumber(input);
+    // Separate runs rather than fc.oneof, whose generation is needlessly slow here.
+    for (const strings of [fc.string(), fc.string({ unit: "binary" }), phoneLike]) {
+      fc.assert(
+        fc.property(strings, (input) => {
+          let result: string | undefined;
+          try {
+            result = normalizePhoneNumber(input);
+          } catch (error) {
+            expect(error).toBeInstanceOf(InvalidPhoneNumberError);
+            expect((error as InvalidPhoneNumberError).input).toBe(input);
+            return;
+          }
           expect(result).toMatch(/^\+[1-9]\d{6,14}$/);
-        } catch (error) {
-          expect(error).toBeInstanceOf(InvalidPhoneNumberError);
-        }
-      }),
-      { numRuns: 500 },
-    );
+        }),
+        { numRuns: 400 },
+      );
+    }
   });
 });

@@ -10,8 +10,9 @@
  *   and every test use fictional +1 555 numbers, and real but newly assigned ranges
  *   (for example the +1 222 area code the Linq notes use) are reported invalid by the
  *   metadata, so strict validity would reject numbers people really message.
- * - For the North American Numbering Plan (+1) the area code and the exchange code must
- *   start with 2–9: a number that breaks this cannot be dialled anywhere.
+ * - For the North American Numbering Plan (+1) the area code must start with 2–9: no
+ *   area code starts with 0 or 1. (The exchange code is not checked although real ones
+ *   also start with 2–9: the Linq docs and tests use +1 555 123 4567.)
  * - Extensions are rejected: an extension cannot receive an iMessage, RCS or SMS.
  * - Letters (vanity numbers such as 1-800-FLOWERS) and surrounding text are rejected.
  */
@@ -54,7 +55,8 @@ const DEFAULT_REGION: CountryCode = "US";
 const MAX_INPUT_LENGTH = 250;
 
 /** Whitespace and invisible direction marks that copy-pasted numbers often carry around them. */
-const SURROUNDING_NOISE = /^[\s\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]+|[\s\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]+$/g;
+const SURROUNDING_NOISE =
+  /^[\s\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]+|[\s\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]+$/g;
 
 /** An RFC 3966 `tel:` URI prefix. */
 const TEL_URI_PREFIX = /^tel:/i;
@@ -62,8 +64,8 @@ const TEL_URI_PREFIX = /^tel:/i;
 /** "(+44) 20 …" → "+44 20 …": a calling code written in parentheses. */
 const PARENTHESISED_CALLING_CODE = /^\(\s*\+\s*(\d{1,3})\s*\)/;
 
-/** NANP: area code and exchange code both start with 2–9. */
-const NANP_NATIONAL_NUMBER = /^[2-9]\d{2}[2-9]\d{6}$/;
+/** NANP: the area code starts with 2–9 (the exchange is not checked, see the module comment). */
+const NANP_NATIONAL_NUMBER = /^[2-9]\d{9}$/;
 
 const EMAIL_HANDLE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 
@@ -87,12 +89,12 @@ export function isEmailHandle(value: string): boolean {
  * read in `options.defaultRegion` (default "US").
  *
  * Acceptance is length-based (libphonenumber's `isPossible()`) plus the NANP rule that area
- * and exchange codes start with 2–9, not `isValid()`: fictional +1 555 numbers used by the
+ * codes start with 2–9, not `isValid()`: fictional +1 555 numbers used by the
  * Linq docs and tests, and newly assigned ranges, must be accepted.
  *
  * @throws InvalidPhoneNumberError naming the input and the reason: empty, an email address,
  *   not a number (letters or other text), an invalid country calling code, too short,
- *   too long, an extension (extensions cannot receive messages) or an impossible NANP number.
+ *   too long, an extension (extensions cannot receive messages) or an North American number whose area code starts with 0 or 1.
  * @throws ConfigurationError when `options.defaultRegion` is not a supported region.
  */
 export function normalizePhoneNumber(input: string, options: PhoneNumberOptions = {}): string {
@@ -128,16 +130,24 @@ export function isSamePhoneNumber(a: string, b: string, options: PhoneNumberOpti
  * country calling code (`options.region`, default "US"), international format otherwise.
  * "+15551234567" → "(555) 123-4567"; "+442079460958" → "+44 20 7946 0958".
  *
+ * Input without a country calling code is read in `options.region`.
+ *
  * Display must never break a message, so an email handle or anything else that cannot be
  * normalised is returned unchanged (trimmed).
+ *
+ * @throws ConfigurationError when `options.region` is not a supported region.
  */
-export function formatPhoneNumberForDisplay(phoneNumber: string, options: DisplayPhoneNumberOptions = {}): string {
+export function formatPhoneNumberForDisplay(
+  phoneNumber: string,
+  options: DisplayPhoneNumberOptions = {},
+): string {
   const region = resolveRegion(options.region);
   let parsed: PhoneNumber;
   try {
     parsed = parsePossiblePhoneNumber(phoneNumber, region);
   } catch (error) {
-    if (error instanceof InvalidPhoneNumberError) return typeof phoneNumber === "string" ? phoneNumber.trim() : "";
+    if (error instanceof InvalidPhoneNumberError)
+      return typeof phoneNumber === "string" ? phoneNumber.trim() : "";
     throw error;
   }
   return parsed.countryCallingCode === getCountryCallingCode(region)
@@ -157,6 +167,7 @@ export function formatPhoneNumberForDisplay(phoneNumber: string, options: Displa
  * An email handle yields just itself (trimmed), so callers can pass any chat handle.
  *
  * @throws InvalidPhoneNumberError when the input is neither a phone number nor an email.
+ * @throws ConfigurationError when `options.defaultRegion` is not a supported region.
  */
 export function phoneNumberSearchVariants(phoneNumber: string, options: PhoneNumberOptions = {}): string[] {
   if (isEmailHandle(phoneNumber)) return [phoneNumber.trim()];
@@ -230,12 +241,15 @@ function parsePossiblePhoneNumber(input: string, region: CountryCode): PhoneNumb
     throw new InvalidPhoneNumberError(input, "has an extension; an extension cannot receive messages");
   }
   if (!parsed.isPossible()) {
-    throw new InvalidPhoneNumberError(input, describeLength(validatePhoneNumberLength(parsed.number), parsed));
+    throw new InvalidPhoneNumberError(
+      input,
+      describeLength(validatePhoneNumberLength(parsed.number), parsed),
+    );
   }
   if (parsed.countryCallingCode === "1" && !NANP_NATIONAL_NUMBER.test(parsed.nationalNumber)) {
     throw new InvalidPhoneNumberError(
       input,
-      "not a possible North American number (area code and exchange must start with 2-9)",
+      "not a possible North American number (the area code must start with 2-9)",
     );
   }
   return parsed;

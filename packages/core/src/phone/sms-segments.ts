@@ -181,7 +181,9 @@ function listCharacters(characters: readonly string[]): string {
 /** Invisible or control characters are shown as their code point so the warning stays readable. */
 function describeCharacter(character: string): string {
   if (/^[\p{C}\p{Z}\p{M}]+$/u.test(character)) {
-    return [...character].map((codePoint) => `U+${codePoint.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`).join(" ");
+    return [...character]
+      .map((codePoint) => `U+${codePoint.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`)
+      .join(" ");
   }
   return character;
 }

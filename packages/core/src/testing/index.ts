@@ -1,0 +1,37 @@
+/**
+ * `@linq-connect/core/testing`: the Linq simulator, a stateful fake of the Linq
+ * Partner API v2 served over real HTTP, for contract tests, connector tests,
+ * sandbox mode and benchmarks. Start one with {@link startLinqSimulator}.
+ */
+export { startLinqSimulator } from "./linq-simulator.ts";
+export type {
+  CallRecord,
+  DeliveryStatus,
+  FaultHandle,
+  FaultKind,
+  FaultRule,
+  InboundTextInput,
+  LinqSimulator,
+  LinqSimulatorOptions,
+  LinqWebhookEventType,
+  MessagingService,
+  ReactionType,
+  RecordedRequest,
+  SimulatorAttachment,
+  SimulatorChat,
+  SimulatorChatHandle,
+  SimulatorChatMessage,
+  SimulatorContact,
+  SimulatorContactOwner,
+  SimulatorFaults,
+  SimulatorInbound,
+  SimulatorOrganizationUser,
+  SimulatorPhoneNumber,
+  SimulatorReaction,
+  SimulatorStateView,
+  SimulatorTypingState,
+  SimulatorWebhookSubscription,
+  SimulatorWebhooks,
+  WebhookDeliveryConfiguration,
+  WebhookDeliveryRecord,
+} from "./simulator-types.ts";
