@@ -6,7 +6,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 started=$(date +%s)
 rm -rf packages/*/test-results apps/*/test-results
 
-echo "==> generated types are up to date"
+echo "==> PostgreSQL for the server-mode tests"
+bash scripts/ensure-postgres.sh
+
+echo "==> generated files are up to date"
 pnpm run check:generated
 
 echo "==> lint and format (Biome)"

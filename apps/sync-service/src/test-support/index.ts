@@ -1,0 +1,10 @@
+export {
+  createTestDatabase,
+  type OpenTestDatabaseOptions,
+  openTestDatabases,
+  type TestBackend,
+  type TestDatabase,
+  type TestDatabaseHandle,
+  testPostgresUrl,
+  useTestDatabase,
+} from "./test-database.ts";
