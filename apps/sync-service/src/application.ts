@@ -21,7 +21,7 @@ import {
 } from "./pipeline/connector-runner.ts";
 import { createLinqIngest } from "./pipeline/linq-ingest.ts";
 import { startSchedules } from "./pipeline/schedules.ts";
-import { createJobQueue, type JobQueue } from "./queue/index.ts";
+import { createJobQueue, type JobQueue, type JobQueueOptions } from "./queue/index.ts";
 import { createDeadLetterStore, type DeadLetterStore } from "./store/dead-letter-store.ts";
 import { createEventStore, type EventStore } from "./store/event-store.ts";
 import { createMappingStore } from "./store/mapping-store.ts";
@@ -39,6 +39,19 @@ export interface ApplicationOptions {
   register?: (server: FastifyInstance, application: ApplicationParts) => void | Promise<void>;
   /** Listen on this port instead of the settings' (0 picks a free one). */
   port?: number;
+  /**
+   * Queue timings beyond the settings (tests and benchmarks: short heartbeats and supervision so a
+   * killed process's jobs are reclaimed in seconds).
+   */
+  queueOptions?: Pick<
+    JobQueueOptions,
+    | "heartbeatSeconds"
+    | "superviseIntervalSeconds"
+    | "pollingIntervalSeconds"
+    | "expireInSeconds"
+    | "retryDelayMaxSeconds"
+    | "maxConnections"
+  >;
 }
 
 export interface ApplicationParts {
@@ -80,6 +93,7 @@ export async function startApplication(options: ApplicationOptions): Promise<Run
       deadLetters,
       retryLimit: settings.queue.retryLimit,
       retryDelaySeconds: settings.queue.retryDelaySeconds,
+      ...options.queueOptions,
     });
     await queue.start();
     closers.unshift(() => queue.stop({ graceful: true, timeoutMs: settings.shutdownTimeoutSeconds * 1000 }));
