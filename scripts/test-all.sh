@@ -9,6 +9,9 @@ rm -rf packages/*/test-results apps/*/test-results
 echo "==> PostgreSQL for the server-mode tests"
 bash scripts/ensure-postgres.sh
 
+echo "==> Chromium for the browser test"
+bash scripts/ensure-chromium.sh
+
 echo "==> generated files are up to date"
 pnpm run check:generated
 

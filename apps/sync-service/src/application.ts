@@ -4,7 +4,7 @@
  * stop accepting, let in-flight jobs finish (or release them to be retried), close upstream clients,
  * close the database.
  */
-import { assertConnector, type ConnectorV1, LinqClient } from "@linq-connect/core";
+import { assertConnector, type ConnectorV1, LinqClient, type MappingStore } from "@linq-connect/core";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { ServiceSettings } from "./config/environment.ts";
@@ -17,6 +17,7 @@ import { ServiceMetrics } from "./metrics.ts";
 import {
   type ConnectorRunnerDependencies,
   createConnectorContext,
+  deadLetterSinkFor,
   startConnectorRunners,
 } from "./pipeline/connector-runner.ts";
 import { createLinqIngest } from "./pipeline/linq-ingest.ts";
@@ -35,6 +36,8 @@ export interface ApplicationOptions {
   linq?: LinqClient;
   /** Defaults to the settings' database. */
   database?: Database;
+  /** Metrics shared with the connectors' request hooks; created here when absent. */
+  metrics?: ServiceMetrics;
   /** Extra HTTP routes (the sandbox's controls). */
   register?: (server: FastifyInstance, application: ApplicationParts) => void | Promise<void>;
   /** Listen on this port instead of the settings' (0 picks a free one). */
@@ -60,6 +63,7 @@ export interface ApplicationParts {
   database: Database;
   queue: JobQueue;
   eventStore: EventStore;
+  mappingStore: MappingStore;
   deadLetters: DeadLetterStore;
   metrics: ServiceMetrics;
   linq: LinqClient;
@@ -90,7 +94,7 @@ export async function startApplication(options: ApplicationOptions): Promise<Run
     const queue = createJobQueue({
       database,
       logger,
-      deadLetters,
+      deadLetters: deadLetterSinkFor(deadLetters, eventStore),
       retryLimit: settings.queue.retryLimit,
       retryDelaySeconds: settings.queue.retryDelaySeconds,
       ...options.queueOptions,
@@ -98,7 +102,8 @@ export async function startApplication(options: ApplicationOptions): Promise<Run
     await queue.start();
     closers.unshift(() => queue.stop({ graceful: true, timeoutMs: settings.shutdownTimeoutSeconds * 1000 }));
 
-    const metrics = new ServiceMetrics({ readQueueDepth: () => queue.depth() });
+    const metrics = options.metrics ?? new ServiceMetrics();
+    metrics.setQueueDepthReader(() => queue.depth());
     const linq =
       options.linq ??
       new LinqClient({
@@ -131,6 +136,16 @@ export async function startApplication(options: ApplicationOptions): Promise<Run
     };
     await startConnectorRunners(runnerDependencies);
     const stopSchedules = startSchedules({ ...runnerDependencies, database });
+    for (const connector of connectors.values()) {
+      await connector.start?.(
+        createConnectorContext(
+          runnerDependencies,
+          connector.name,
+          undefined,
+          logger.child({ connector: connector.name }) as never,
+        ),
+      );
+    }
 
     const ingest = createLinqIngest({
       webhookSecret: settings.linq.webhookSecret ?? "",
@@ -163,6 +178,7 @@ export async function startApplication(options: ApplicationOptions): Promise<Run
       database,
       queue,
       eventStore,
+      mappingStore,
       deadLetters,
       metrics,
       linq,

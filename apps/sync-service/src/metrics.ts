@@ -25,6 +25,7 @@ export class ServiceMetrics {
   readonly eventToHandlerLatency: Histogram<"connector">;
   readonly upstreamRequests: Counter<"service" | "status">;
   readonly queueDepth: Gauge<"connector" | "state">;
+  private readQueueDepth: QueueDepthReader | undefined;
 
   constructor(options: { defaultMetrics?: boolean; readQueueDepth?: QueueDepthReader } = {}) {
     const registers = [this.registry];
@@ -96,16 +97,18 @@ export class ServiceMetrics {
       labelNames: ["service", "status"],
       registers,
     });
-    const readQueueDepth = options.readQueueDepth;
+    this.readQueueDepth = options.readQueueDepth;
+    const metrics = this;
     this.queueDepth = new Gauge({
       name: "linq_sync_queue_depth",
       help: "Jobs waiting (queued, retry) or running (active), by connector",
       labelNames: ["connector", "state"],
       registers,
       async collect() {
-        if (readQueueDepth === undefined) return;
+        const reader = metrics.readQueueDepth;
+        if (reader === undefined) return;
         this.reset();
-        const depth = await readQueueDepth();
+        const depth = await reader();
         for (const [connector, counts] of Object.entries(depth)) {
           this.set({ connector, state: "queued" }, counts.queued);
           this.set({ connector, state: "active" }, counts.active);
@@ -115,6 +118,11 @@ export class ServiceMetrics {
     });
     if (options.defaultMetrics !== false)
       collectDefaultMetrics({ register: this.registry, prefix: "linq_sync_" });
+  }
+
+  /** Where the queue depth gauge reads from (set by the application once its queue runs). */
+  setQueueDepthReader(reader: QueueDepthReader): void {
+    this.readQueueDepth = reader;
   }
 
   /** Counts one upstream request; pass to `LinqClient`'s `onRequestComplete` and the connectors' hooks. */

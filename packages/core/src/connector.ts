@@ -154,6 +154,11 @@ export interface ConnectorV1 {
   readonly schedules?: readonly ScheduledTask[];
   /** Used by `linq-sync doctor`. */
   checkHealth?(context: ConnectorContext): Promise<HealthCheckResult[]>;
+  /**
+   * Called once when the host has started (queue and routes ready): for long-lived inbound connections
+   * that are not HTTP routes, such as Slack Socket Mode. Release them in `close`.
+   */
+  start?(context: ConnectorContext): Promise<void>;
   close?(): Promise<void>;
 }
 

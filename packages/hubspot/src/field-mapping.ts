@@ -11,6 +11,23 @@ export type LinqContactField =
   | "title"
   | "location";
 
+/** Every Linq contact field the connector syncs, in a stable order. */
+export const linqContactFields: readonly LinqContactField[] = [
+  "first_name",
+  "last_name",
+  "email",
+  "phone_number",
+  "company",
+  "title",
+  "location",
+];
+
+/** How each field's values compare across the two systems (phone numbers by E.164, emails case-insensitively). */
+export const linqContactFieldKinds: Readonly<Partial<Record<LinqContactField, "email" | "phone">>> = {
+  email: "email",
+  phone_number: "phone",
+};
+
 export type LinqContactFields = Partial<Record<LinqContactField, string | null>>;
 
 export type HubSpotFieldMapping = Readonly<Record<LinqContactField, string | null>>;
@@ -44,6 +61,11 @@ export function linqContactToHubSpotProperties(
     if (trimmed !== "") properties[property] = trimmed;
   }
   return properties;
+}
+
+/** The HubSpot properties a mapping reads and writes (switched-off fields left out). */
+export function mappedHubSpotProperties(mapping: HubSpotFieldMapping = defaultHubSpotFieldMapping): string[] {
+  return [...new Set(Object.values(mapping).filter((property): property is string => property !== null))];
 }
 
 /** The Linq contact fields for a HubSpot contact's properties (the reverse direction). */

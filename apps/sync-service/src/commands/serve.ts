@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { startApplication } from "../application.ts";
 import { type ServiceSettings, settingsSummary } from "../config/environment.ts";
 import { loadRoutingConfig, routingCredentialProblems } from "../config/routing.ts";
+import type { ServiceMetrics } from "../metrics.ts";
 import { sandboxWalkthrough, startSandbox } from "../sandbox/sandbox.ts";
 
 export interface ServeOptions {
@@ -12,6 +13,7 @@ export interface ServeOptions {
   /** Writes the sandbox walkthrough (stdout by default). */
   print?: (text: string) => void;
   connectors?: readonly ConnectorV1[];
+  metrics?: ServiceMetrics;
 }
 
 export interface ServeHandle {
@@ -51,6 +53,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     settings,
     routing,
     logger,
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     ...(options.connectors === undefined ? {} : { connectors: options.connectors }),
   });
   logger.info(

@@ -8,6 +8,9 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigurationError } from "@linq-connect/core";
 
+/** The embedded database's directory is held by another live process (PGlite allows one). */
+export class DataDirectoryInUseError extends ConfigurationError {}
+
 export const lockFileName = "linq-sync.lock";
 
 interface LockOwner {
@@ -51,7 +54,7 @@ export function acquireDataDirectoryLock(directory: string): DataDirectoryLock {
       }
       const holder = readLockOwner(lockPath);
       if (holder !== undefined && isOwnerAlive(holder)) {
-        throw new ConfigurationError(
+        throw new DataDirectoryInUseError(
           `The data directory ${absoluteDirectory} is in use by another linq-sync process (pid ${holder.pid}). ` +
             "The embedded database allows one process at a time: stop that process, use another " +
             "LINQ_SYNC_DATA_DIR, or set DATABASE_URL to share a PostgreSQL server between replicas.",

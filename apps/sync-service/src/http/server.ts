@@ -65,7 +65,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   server.post("/webhooks/linq", async (request, reply) => {
-    if (!String(request.headers["content-type"] ?? "").startsWith("application/json")) {
+    if (
+      !String(request.headers["content-type"] ?? "")
+        .toLowerCase()
+        .startsWith("application/json")
+    ) {
       options.metrics.eventsRejected.inc({ source: "linq", reason: "content_type" });
       return reply.code(415).send({ error: "unsupported_media_type" });
     }

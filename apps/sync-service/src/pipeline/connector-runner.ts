@@ -16,8 +16,9 @@ import {
 import type { Logger } from "pino";
 import type { Route, RoutingConfig } from "../config/routing.ts";
 import type { ServiceMetrics } from "../metrics.ts";
-import { connectorJobId, type JobQueue, type QueueJob } from "../queue/index.ts";
+import { connectorJobId, type DeadLetterSink, type JobQueue, type QueueJob } from "../queue/index.ts";
 import { type ConnectorName, routeContextFor } from "../routing/router.ts";
+import type { DeadLetterStore } from "../store/dead-letter-store.ts";
 import type { EventStore } from "../store/event-store.ts";
 
 export interface ConnectorRunnerDependencies {
@@ -66,21 +67,21 @@ export function createConnectorContext(
 
 export async function startConnectorRunners(dependencies: ConnectorRunnerDependencies): Promise<void> {
   const { queue, metrics } = dependencies;
-  queue.on("processed", ({ connector, job, durationMs }) => {
+  queue.on("processed", ({ connector, durationMs }) => {
     metrics.jobsProcessed.inc({ connector });
     metrics.jobDuration.observe({ connector, outcome: "processed" }, durationMs / 1000);
-    if (job.kind === "linq-event") void markDelivery(dependencies, job, connector, "processed", undefined);
   });
   queue.on("retried", ({ connector, durationMs }) => {
     metrics.jobsFailed.inc({ connector });
     metrics.jobsRetried.inc({ connector });
     metrics.jobDuration.observe({ connector, outcome: "retried" }, durationMs / 1000);
   });
-  queue.on("dead", ({ connector, job, durationMs, error }) => {
+  // The deliveries' outcomes are written in the same transactions that settle the jobs: "processed"
+  // inside the job before it completes (runJob), "dead" by the dead-letter sink (deadLetterSinkFor).
+  queue.on("dead", ({ connector, durationMs }) => {
     metrics.jobsFailed.inc({ connector });
     metrics.jobsDead.inc({ connector });
     metrics.jobDuration.observe({ connector, outcome: "dead" }, durationMs / 1000);
-    if (job.kind === "linq-event") void markDelivery(dependencies, job, connector, "dead", error);
   });
   for (const [name, connector] of dependencies.connectors) {
     await queue.ensureConnectorQueue(name);
@@ -90,25 +91,25 @@ export async function startConnectorRunners(dependencies: ConnectorRunnerDepende
   }
 }
 
-async function markDelivery(
-  dependencies: ConnectorRunnerDependencies,
-  job: QueueJob,
-  connector: string,
-  status: "processed" | "dead",
-  error: unknown,
-): Promise<void> {
-  const eventId = String(job.payload.eventId);
-  try {
-    await dependencies.eventStore.markDelivery(eventId, connector, status, {
-      attempts: job.attempt,
-      error: error === undefined ? undefined : serializeError(error),
-    });
-  } catch (markError) {
-    dependencies.logger.error(
-      { eventId, connector, error: serializeError(markError) },
-      "could not record delivery",
-    );
-  }
+/**
+ * The queue's dead-letter sink: the dead letter, and the event delivery marked dead, in the transaction
+ * that settles the job — so neither can be lost between them.
+ */
+export function deadLetterSinkFor(deadLetters: DeadLetterStore, eventStore: EventStore): DeadLetterSink {
+  return {
+    async add(executor, entry) {
+      await deadLetters.add(executor, entry);
+      if (entry.jobKind === "linq-event" && typeof entry.payload.eventId === "string") {
+        await eventStore.markDelivery(
+          entry.payload.eventId,
+          entry.connector,
+          "dead",
+          { attempts: entry.attempts, error: entry.error },
+          executor,
+        );
+      }
+    },
+  };
 }
 
 export function serializeError(error: unknown): Record<string, unknown> {
@@ -155,8 +156,9 @@ async function runJob(
       );
     }
     const event = parseWebhookEvent(stored.payload);
-    if (!event.known) return;
-    await connector.handleEvent(event, context);
+    if (event.known) await connector.handleEvent(event, context);
+    // Before the job completes: a crash between the two re-runs the (idempotent) job; the mark is never lost.
+    await dependencies.eventStore.markDelivery(eventId, name, "processed", { attempts: job.attempt });
     return;
   }
   if (connector.handleJob === undefined) {

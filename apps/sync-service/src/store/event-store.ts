@@ -92,6 +92,8 @@ export interface EventStore {
     connector: string,
     status: DeliveryStatus,
     options?: MarkDeliveryOptions,
+    /** Write inside the caller's transaction (e.g. the queue's settling one) instead of a new one. */
+    executor?: SqlExecutor,
   ): Promise<{ eventStatus: EventStatus }>;
   getEvent(eventId: string): Promise<StoredEventWithDeliveries | undefined>;
   /** Newest first. */
@@ -218,8 +220,8 @@ export function createEventStore(database: Database): EventStore {
       }
     },
 
-    markDelivery(eventId, connector, status, options = {}) {
-      return database.transaction(async (transaction) => {
+    markDelivery(eventId, connector, status, options = {}, executor = undefined) {
+      const settle = async (transaction: SqlExecutor) => {
         // Locking the event row serialises the deliveries of one event, so the last one to finish
         // always sees the others' outcomes and settles the event.
         const event = await transaction.query<{ status: EventStatus }>(
@@ -263,7 +265,8 @@ export function createEventStore(database: Database): EventStore {
           [eventId, eventStatus],
         );
         return { eventStatus };
-      });
+      };
+      return executor === undefined ? database.transaction(settle) : settle(executor);
     },
 
     async getEvent(eventId) {

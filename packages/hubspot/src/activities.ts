@@ -1,0 +1,332 @@
+/**
+ * Conversations and calls logged in HubSpot.
+ *
+ * - `message.received` / `message.sent` → a Communication on each matched contact (and, when the
+ *   route says so, the contact's primary company): one per message ("per-message"), or one per
+ *   conversation and day, updated as messages arrive ("daily-digest").
+ * - `call.completed` → a Call engagement.
+ * - A number that is not in HubSpot gets a contact first (unless `createUnknownContacts` is off).
+ * - Idempotent: a message or call already logged (its mapping exists) is never logged again. The
+ *   check and the create run under a per-conversation lock, so two replicas handling the same event
+ *   at once log it once.
+ */
+import {
+  type CallCompletedEvent,
+  type ConnectorContext,
+  isEmailHandle,
+  type MessageReceivedEvent,
+  type MessageSentEvent,
+  tryNormalizePhoneNumber,
+  ValidationError,
+} from "@linq-connect/core";
+import {
+  callProperties,
+  dayOf,
+  digestCommunicationProperties,
+  type LoggedCall,
+  type LoggedMessage,
+  messageCommunicationProperties,
+} from "./activity-format.ts";
+import type { ConnectorServices } from "./connector-services.ts";
+import type { ContactSync } from "./contact-sync.ts";
+import { ASSOCIATION_TYPES, type InlineAssociation } from "./hubspot-api.ts";
+import {
+  ACTIVITY_MAPPING,
+  CALL_MAPPING,
+  DIGEST_MAPPING,
+  type DigestLine,
+  digestLines,
+} from "./mappings.ts";
+import type { HubSpotRouteSettings } from "./settings.ts";
+
+const MAX_PARTICIPANTS = 10;
+const COMPANY_CACHE_MS = 300_000;
+
+function canonicalHandle(handle: string, services: ConnectorServices): string | undefined {
+  const trimmed = handle.trim();
+  if (trimmed === "") return undefined;
+  if (isEmailHandle(trimmed)) return trimmed.toLowerCase();
+  return tryNormalizePhoneNumber(trimmed, services.phoneNumberOptions);
+}
+
+/** The message as it is logged: direction, the customer handles and our number, from a webhook event. */
+export async function describeMessage(
+  event: MessageReceivedEvent | MessageSentEvent,
+  services: ConnectorServices,
+  context: ConnectorContext,
+): Promise<LoggedMessage | undefined> {
+  const data = event.data;
+  const incoming = event.event_type === "message.received";
+  const handles = data.chat_handles ?? data.chat?.chat_handles;
+  let linqNumber: string | undefined;
+  let participants: string[] = [];
+  if (handles !== undefined && handles.length > 0) {
+    for (const handle of handles) {
+      const identifier = handle.identifier ?? handle.phone_number ?? undefined;
+      if (identifier === undefined || identifier === null) continue;
+      const canonical = canonicalHandle(identifier, services);
+      if (canonical === undefined) continue;
+      if (handle.is_me === true) linqNumber = canonical;
+      else participants.push(canonical);
+    }
+  }
+  const sender = data.from_phone === null || data.from_phone === undefined ? undefined : canonicalHandle(data.from_phone, services);
+  if (!incoming && linqNumber === undefined) linqNumber = sender;
+  if (participants.length === 0) {
+    if (incoming && sender !== undefined) participants = [sender];
+    else {
+      // message.sent without handles: the chat's participants are everyone but our number.
+      const chat = await context.linq.getChat(data.chat_id, { signal: context.signal });
+      participants = (chat.chat_handles ?? [])
+        .map((handle) => canonicalHandle(String(handle.phone_number ?? ""), services))
+        .filter((handle): handle is string => handle !== undefined && handle !== linqNumber);
+    }
+  }
+  participants = [...new Set(participants)].slice(0, MAX_PARTICIPANTS);
+  if (participants.length === 0) return undefined;
+  return {
+    messageId: String(data.id),
+    direction: incoming ? "incoming" : "outgoing",
+    service: data.service ?? data.chat?.service ?? null,
+    participants,
+    linqNumber,
+    text: data.text ?? "",
+    sentAt: data.sent_at ?? event.created_at,
+    attachments: (data.attachments ?? [])
+      .filter((attachment) => typeof attachment.url === "string" && attachment.url !== "")
+      .map((attachment) => ({ url: attachment.url as string, filename: attachment.filename ?? "attachment" })),
+  };
+}
+
+export class ActivityLogger {
+  private readonly services: ConnectorServices;
+  private readonly contacts: ContactSync;
+  private readonly companies = new Map<string, { companyId: string | undefined; expires: number }>();
+
+  constructor(services: ConnectorServices, contacts: ContactSync) {
+    this.services = services;
+    this.contacts = contacts;
+  }
+
+  /** message.received / message.sent. */
+  async logMessage(
+    event: MessageReceivedEvent | MessageSentEvent,
+    settings: HubSpotRouteSettings,
+    context: ConnectorContext,
+  ): Promise<void> {
+    if (settings.activities === "off") return;
+    const activityKey = `message:${event.data.id}`;
+    if ((await context.store.findByLinqId(ACTIVITY_MAPPING, activityKey)) !== undefined) return;
+    const message = await describeMessage(event, this.services, context);
+    if (message === undefined) {
+      context.logger.info({ messageId: String(event.data.id) }, "message without a customer handle: not logged");
+      return;
+    }
+    await this.withContacts(message.participants, settings, context, async (contactIds) => {
+      if (contactIds.length === 0) {
+        context.logger.info({ messageId: message.messageId }, "no HubSpot contact for this conversation: message not logged");
+        return;
+      }
+      const associations = await this.associations(contactIds, settings, context, "communication");
+      await context.store.withLock(`hubspot-activity:chat:${event.data.chat_id}`, async () => {
+        if ((await context.store.findByLinqId(ACTIVITY_MAPPING, activityKey)) !== undefined) return;
+        if (settings.activities === "daily-digest") {
+          await this.logInDigest(String(event.data.chat_id), message, associations, settings, context);
+          return;
+        }
+        const communication = await this.services.api.createCommunication(
+          messageCommunicationProperties(message, settings, this.services.phoneNumberOptions),
+          associations,
+          context.signal,
+        );
+        await context.store.insertMapping({
+          kind: ACTIVITY_MAPPING,
+          linqId: activityKey,
+          externalId: `${communication.id}#${message.messageId}`,
+          metadata: { communicationId: communication.id },
+        });
+        context.logger.info(
+          { messageId: message.messageId, communicationId: communication.id, contacts: contactIds },
+          "message logged in HubSpot",
+        );
+      });
+    });
+  }
+
+  private async logInDigest(
+    chatId: string,
+    message: LoggedMessage,
+    associations: InlineAssociation[],
+    settings: HubSpotRouteSettings,
+    context: ConnectorContext,
+  ): Promise<void> {
+    const day = dayOf(message.sentAt, settings.digestTimeZone);
+    const digestKey = `${chatId}:${day}`;
+    const digest = await context.store.findByLinqId(DIGEST_MAPPING, digestKey);
+    const lines: DigestLine[] = digest === undefined ? [] : digestLines(digest);
+    if (!lines.some((line) => line.messageId === message.messageId)) {
+      lines.push({
+        messageId: message.messageId,
+        at: message.sentAt,
+        direction: message.direction,
+        service: message.service,
+        text: message.text,
+        attachments: message.attachments,
+      });
+    }
+    const properties = digestCommunicationProperties(
+      { day, participants: message.participants, linqNumber: message.linqNumber, lines },
+      settings,
+      this.services.phoneNumberOptions,
+    );
+    let communicationId = digest?.externalId;
+    if (communicationId !== undefined) {
+      const updated = await this.services.api.updateCommunication(communicationId, properties, context.signal);
+      if (updated === undefined) {
+        // Deleted in HubSpot: start the day's digest again.
+        await context.store.deleteMapping(DIGEST_MAPPING, digestKey);
+        communicationId = undefined;
+      } else {
+        await context.store.updateMetadata(DIGEST_MAPPING, digestKey, { lines });
+      }
+    }
+    if (communicationId === undefined) {
+      const created = await this.services.api.createCommunication(properties, associations, context.signal);
+      communicationId = created.id;
+      await context.store.insertMapping({
+        kind: DIGEST_MAPPING,
+        linqId: digestKey,
+        externalId: communicationId,
+        metadata: { lines },
+      });
+    }
+    await context.store.insertMapping({
+      kind: ACTIVITY_MAPPING,
+      linqId: `message:${message.messageId}`,
+      externalId: `${communicationId}#${message.messageId}`,
+      metadata: { communicationId, digest: digestKey },
+    });
+    context.logger.info(
+      { messageId: message.messageId, communicationId, digest: digestKey, lines: lines.length },
+      "message added to the daily digest in HubSpot",
+    );
+  }
+
+  /** call.completed → a Call engagement. */
+  async logCall(event: CallCompletedEvent, settings: HubSpotRouteSettings, context: ConnectorContext): Promise<void> {
+    if (settings.activities === "off") return;
+    const data = event.data;
+    const callId = String(data.id);
+    if ((await context.store.findByLinqId(CALL_MAPPING, callId)) !== undefined) return;
+    const direction = data.direction === "outbound" ? "outbound" : data.direction === "inbound" ? "inbound" : undefined;
+    const from = data.from ?? "";
+    const to = data.to ?? "";
+    const customer = direction === "inbound" ? from : to;
+    if (direction === undefined || customer.trim() === "") {
+      context.logger.info({ callId }, "call without a direction or a customer number: not logged");
+      return;
+    }
+    const call: LoggedCall = {
+      callId,
+      direction,
+      from,
+      to,
+      status: data.status ?? null,
+      durationSeconds: data.duration ?? null,
+      startedAt: data.start_time ?? data.end_time ?? event.created_at,
+      recordingUrl: data.recording_data?.url ?? null,
+      transcription: data.recording_data?.transcription ?? null,
+      summary: data.recording_data?.summary ?? null,
+      voicemail: data.voicemail === true,
+    };
+    const handle = canonicalHandle(customer, this.services);
+    if (handle === undefined) {
+      context.logger.info({ callId }, "withheld or unreadable caller number: call not logged");
+      return;
+    }
+    await this.withContacts([handle], settings, context, async (contactIds) => {
+      if (contactIds.length === 0) {
+        context.logger.info({ callId }, "no HubSpot contact for this number: call not logged");
+        return;
+      }
+      const associations = await this.associations(contactIds, settings, context, "call");
+      await context.store.withLock(`hubspot-activity:call:${callId}`, async () => {
+        if ((await context.store.findByLinqId(CALL_MAPPING, callId)) !== undefined) return;
+        const created = await this.services.api.createCall(
+          callProperties(call, this.services.phoneNumberOptions),
+          associations,
+          context.signal,
+        );
+        await context.store.insertMapping({ kind: CALL_MAPPING, linqId: callId, externalId: created.id, metadata: {} });
+        context.logger.info({ callId, hubSpotCallId: created.id, contacts: contactIds }, "call logged in HubSpot");
+      });
+    });
+  }
+
+  /**
+   * Resolves the contacts of the handles and runs `work` with them; when HubSpot refuses an
+   * association (a contact deleted since we mapped its handle), the handles are resolved again
+   * (verified) and `work` runs once more.
+   */
+  private async withContacts(
+    handles: readonly string[],
+    settings: HubSpotRouteSettings,
+    context: ConnectorContext,
+    work: (contactIds: string[]) => Promise<void>,
+  ): Promise<void> {
+    const resolve = async (verify: boolean) => {
+      const ids: string[] = [];
+      for (const handle of handles) {
+        const id = await this.contacts.contactIdForHandle(handle, settings, context, {
+          create: settings.createUnknownContacts,
+          verify,
+        });
+        if (id !== undefined && !ids.includes(id)) ids.push(id);
+      }
+      return ids;
+    };
+    try {
+      await work(await resolve(false));
+    } catch (error) {
+      if (!(error instanceof ValidationError) || !/associations? (are|is) invalid/i.test(error.message)) throw error;
+      context.logger.info({}, "a mapped HubSpot contact no longer exists: matching the conversation again");
+      for (const handle of handles) await this.contacts.forgetHandle(handle, context);
+      const contactIds = await resolve(true);
+      this.forgetCompanies(contactIds);
+      await work(contactIds);
+    }
+  }
+
+  private forgetCompanies(contactIds: readonly string[]): void {
+    for (const id of contactIds) this.companies.delete(id);
+  }
+
+  private async associations(
+    contactIds: readonly string[],
+    settings: HubSpotRouteSettings,
+    context: ConnectorContext,
+    kind: "communication" | "call",
+  ): Promise<InlineAssociation[]> {
+    const toContact =
+      kind === "communication" ? ASSOCIATION_TYPES.communicationToContact : ASSOCIATION_TYPES.callToContact;
+    const toCompany =
+      kind === "communication" ? ASSOCIATION_TYPES.communicationToCompany : ASSOCIATION_TYPES.callToCompany;
+    const associations: InlineAssociation[] = contactIds.map((toId) => ({ toId, associationTypeId: toContact }));
+    if (!settings.associatePrimaryCompany) return associations;
+    const companies = new Set<string>();
+    for (const contactId of contactIds) {
+      const company = await this.primaryCompany(contactId, context);
+      if (company !== undefined) companies.add(company);
+    }
+    for (const toId of companies) associations.push({ toId, associationTypeId: toCompany });
+    return associations;
+  }
+
+  private async primaryCompany(contactId: string, context: ConnectorContext): Promise<string | undefined> {
+    const cached = this.companies.get(contactId);
+    if (cached !== undefined && cached.expires > Date.now()) return cached.companyId;
+    const companyId = await this.services.api.primaryCompanyOf(contactId, context.signal);
+    this.companies.set(contactId, { companyId, expires: Date.now() + COMPANY_CACHE_MS });
+    return companyId;
+  }
+}
