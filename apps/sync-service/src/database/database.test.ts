@@ -279,7 +279,7 @@ describe("embedded PGlite in a data directory", () => {
       const { stdout } = await execFileAsync(process.execPath, ["--input-type=module", "-e", script], {
         timeout: 30_000,
       });
-      expect(stdout).toContain("ConfigurationError");
+      expect(stdout).toContain("DataDirectoryInUseError");
       expect(stdout).toContain(`in use by another linq-sync process (pid ${process.pid})`);
     } finally {
       await database.close();

@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fromPglite, PgBoss } from "pg-boss";
+// @ts-ignore scratch
+import * as plans from "../node_modules/pg-boss/dist/plans.js";
+import { openDatabase } from "../src/database/database.ts";
+import { migrate } from "../src/database/migrations.ts";
+import { createJobQueue } from "../src/queue/job-queue.ts";
+
+const directory = mkdtempSync(join(tmpdir(), "explain-"));
+const database = await openDatabase({ dataDirectory: directory });
+await migrate(database);
+const logger = { debug() {}, info() {}, warn() {}, error() {} };
+const queue = createJobQueue({ database, logger, deadLetters: { add: async () => {} } });
+await queue.start();
+await queue.ensureConnectorQueue("x");
+const connection = database.queueConnection;
+if (connection.kind !== "pglite") throw new Error("pglite only");
+const boss = new PgBoss({ db: fromPglite(connection.pglite), backend: "pglite", migrate: false, supervise: false, schedule: false, useListenNotify: false });
+await boss.start();
+const backlog = Number(process.env.BACKLOG ?? 6000);
+const jobs = Array.from({ length: backlog }, (_, index) => ({ data: { kind: "connector-job", payload: { index } }, singletonKey: `chat:${index % 200}` }));
+for (let start = 0; start < jobs.length; start += 500) await boss.insert("connector.x", jobs.slice(start, start + 500));
+if (process.env.ANALYZE) await database.query("ANALYZE pgboss.job_common");
+if (process.env.BLOCK) await boss.fetch("connector.x", { batchSize: 10000 });
+const query = plans.fetchNextJob({ schema: "pgboss", table: "job_common", name: "connector.x", policy: "key_strict_fifo", limit: Number(process.env.LIMIT ?? 4), includeMetadata: true });
+const result = await database.query(`EXPLAIN (ANALYZE, BUFFERS) ${query.text}`, query.values);
+for (const row of result.rows) console.log(Object.values(row)[0]);
+await boss.stop({ graceful: false, close: false });
+await queue.stop({ graceful: false });
+await database.close();
+rmSync(directory, { recursive: true, force: true });
