@@ -10,7 +10,9 @@
 //
 // Knobs (environment): BENCH_REQUESTS (5000), BENCH_WARMUP_REQUESTS (500), BENCH_CONNECTIONS (32),
 // BENCH_MAX_LOAD_SECONDS (30: a slow server gets fewer requests, so the run stays within ~3 minutes),
-// BENCH_PIPELINE_RATE (100 events/s), BENCH_PIPELINE_SECONDS (20), BENCH_BODY_BYTES (1024).
+// BENCH_PIPELINE_RATE (100 events/s), BENCH_PIPELINE_SECONDS (20), BENCH_BODY_BYTES (1024),
+// BENCH_JOB_CONCURRENCY (4), BENCH_BACKENDS ("pglite,postgres": which services to measure),
+// BENCH_RESULTS_DIRECTORY (bench-results: where the results go).
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -29,7 +31,7 @@ import { type PostgresServer, startPostgresServer } from "../src/test-support/po
 import { preciseNow } from "../src/test-support/recording-connector.ts";
 
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
-const resultsDirectory = join(appRoot, "bench-results");
+const resultsDirectory = process.env.BENCH_RESULTS_DIRECTORY ?? join(appRoot, "bench-results");
 
 function setting(name: string, fallback: number): number {
   const value = process.env[name];
@@ -48,8 +50,9 @@ const config = {
   pipelineRate: setting("BENCH_PIPELINE_RATE", 100),
   pipelineSeconds: setting("BENCH_PIPELINE_SECONDS", 20),
   bodyBytes: setting("BENCH_BODY_BYTES", 1_024),
-  jobConcurrency: 4,
+  jobConcurrency: setting("BENCH_JOB_CONCURRENCY", 4),
 };
+const backendNames = (process.env.BENCH_BACKENDS ?? "pglite,postgres").split(",").map((name) => name.trim());
 const secret = `whsec_${randomBytes(16).toString("hex")}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -501,7 +504,10 @@ async function main(): Promise<void> {
   }
 
   const services: ServiceFigures[] = [];
-  for (const makeBackend of [pgliteBackend, postgresBackend]) {
+  const makers = { pglite: pgliteBackend, postgres: postgresBackend } as const;
+  for (const name of backendNames) {
+    const makeBackend = makers[name as keyof typeof makers];
+    if (makeBackend === undefined) throw new Error(`BENCH_BACKENDS: unknown backend ${JSON.stringify(name)}`);
     const backend = await makeBackend();
     try {
       services.push(await measureService(backend));

@@ -31,7 +31,7 @@ const database = await openDatabase({ dataDirectory: directory });
 const connection = database.queueConnection;
 if (connection.kind !== "pglite") throw new Error("pglite only");
 const pglite = connection.pglite as unknown as { execProtocolRawSync(message: Uint8Array): Uint8Array };
-const totals = new Map<string, { ms: number; count: number }>();
+const totals = new Map<string, { ms: number; count: number; max: number }>();
 let lastParsed = "?";
 let enabled = false;
 const decoder = new TextDecoder();
@@ -62,8 +62,10 @@ pglite.execProtocolRawSync = (message: Uint8Array) => {
     return original(message);
   } finally {
     if (enabled) {
-      const total = totals.get(label) ?? { ms: 0, count: 0 };
-      total.ms += performance.now() - start;
+      const total = totals.get(label) ?? { ms: 0, count: 0, max: 0 };
+      const elapsed = performance.now() - start;
+      total.ms += elapsed;
+      total.max = Math.max(total.max, elapsed);
       total.count += 1;
       totals.set(label, total);
     }
@@ -87,7 +89,30 @@ const bodies = Array.from({ length: requests + 300 }, (_, index) => {
   return { body, headers: signedHeaders(body, secret) };
 });
 const pool = new Pool(application.url, { connections, pipelining: 1 });
+const rate = Number(process.env.PROFILE_RATE ?? 0);
+async function loadAtRate(from: number, to: number) {
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const started = performance.now();
+  for (let index = from; index < to; index += 1) {
+    const due = started + ((index - from) * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const request = bodies[index];
+    if (request === undefined) break;
+    const sent = performance.now();
+    pending.push(
+      pool.request({ method: "POST", path: "/webhooks/linq", body: request.body, headers: request.headers }).then(async (response) => {
+        await response.body.dump();
+        latencies.push(performance.now() - sent);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return latencies.sort((a, b) => a - b);
+}
 async function load(from: number, to: number) {
+  if (rate > 0 && from > 0) return loadAtRate(from, to);
   let next = from;
   const latencies: number[] = [];
   await Promise.all(
@@ -122,7 +147,7 @@ console.log(
 );
 console.log(`cpu user+sys ${((cpu.user + cpu.system) / 1000 / seconds / 10).toFixed(0)}% of one core; pglite sync ${(sum / seconds / 10).toFixed(0)}% of wall (${(sum / requests).toFixed(2)} ms per request)`);
 for (const [label, total] of [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
-  console.log(`${(total.ms / requests).toFixed(3).padStart(7)} ms/req ${String(total.count).padStart(6)}× ${(total.ms / total.count).toFixed(3).padStart(7)} ms  ${label}`);
+  console.log(`${(total.ms / requests).toFixed(3).padStart(7)} ms/req ${String(total.count).padStart(6)}× ${(total.ms / total.count).toFixed(3).padStart(7)} ms max ${total.max.toFixed(1).padStart(6)}  ${label}`);
 }
 const deadline = Date.now() + 120_000;
 while ((await connector.countEffects()) < requests + 300 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));

@@ -28,9 +28,13 @@ describe("conversations and calls as HubSpot activities", () => {
       hs_communication_channel_type: "SMS",
       hs_communication_logged_from: "CRM",
     });
-    expect(received?.properties.hs_communication_body).toContain("iMessage received from (555) 123-4567 to Linq number (555) 000-1111");
+    expect(received?.properties.hs_communication_body).toContain(
+      "iMessage received from (555) 123-4567 to Linq number (555) 000-1111",
+    );
     expect(received?.properties.hs_communication_body).toContain("Is my &lt;order&gt; ready?");
-    expect(sent?.properties.hs_communication_body).toContain("iMessage sent from Linq number (555) 000-1111 to (555) 123-4567");
+    expect(sent?.properties.hs_communication_body).toContain(
+      "iMessage sent from Linq number (555) 000-1111 to (555) 123-4567",
+    );
     expect(sent?.properties.hs_communication_body).toContain("Yes!<br>Come by.");
     expect(sent?.properties.hs_communication_body).toContain('<a href="https://example.com/receipt.pdf">');
     const messages = linqSimulator.state.messages(chat.id);
@@ -65,7 +69,9 @@ describe("conversations and calls as HubSpot activities", () => {
     await harness.settle();
     const [contact] = harness.hubspot.state.contacts();
     expect(contact?.properties.phone).toBe("+15559876543");
-    expect(harness.hubspot.state.associations("contacts", contact?.id ?? "", "communications")).toHaveLength(1);
+    expect(harness.hubspot.state.associations("contacts", contact?.id ?? "", "communications")).toHaveLength(
+      1,
+    );
     await harness.close();
 
     harness = await startHarness({ route: { createUnknownContacts: false } });
@@ -76,7 +82,9 @@ describe("conversations and calls as HubSpot activities", () => {
   });
 
   it("daily-digest: one Communication per conversation and day, updated as messages arrive", async () => {
-    harness = await startHarness({ route: { activities: "daily-digest", channelType: "WHATS_APP", showServiceInBody: false } });
+    harness = await startHarness({
+      route: { activities: "daily-digest", channelType: "WHATS_APP", showServiceInBody: false },
+    });
     const { hubspot, linqSimulator, linq } = harness;
     const { chat } = await linqSimulator.inbound.text({ from: "+15551234567", text: "First" });
     await harness.settle();
@@ -91,7 +99,9 @@ describe("conversations and calls as HubSpot activities", () => {
     expect(body.indexOf("Second")).toBeLessThan(body.indexOf("Third"));
     expect(body).not.toContain("iMessage");
     expect(communications[0]?.properties.hs_communication_channel_type).toBe("WHATS_APP");
-    const updates = hubspot.requests.filter((request) => request.method === "PATCH" && request.path.includes("/communications/"));
+    const updates = hubspot.requests.filter(
+      (request) => request.method === "PATCH" && request.path.includes("/communications/"),
+    );
     expect(updates).toHaveLength(2);
     expect(harness.store.all(DIGEST_MAPPING)).toHaveLength(1);
     expect(harness.store.all(ACTIVITY_MAPPING)).toHaveLength(3);
@@ -152,9 +162,9 @@ describe("conversations and calls as HubSpot activities", () => {
     await linqSimulator.inbound.text({ from: "+15551234567", text: "Hello" });
     await harness.settle();
     const [communication] = hubspot.state.communications();
-    expect(hubspot.state.associations("communications", communication?.id ?? "", "companies")[0]?.toObjectId).toBe(
-      company.id,
-    );
+    expect(
+      hubspot.state.associations("communications", communication?.id ?? "", "companies")[0]?.toObjectId,
+    ).toBe(company.id);
   });
 
   it("re-matches when a mapped contact was deleted in HubSpot", async () => {

@@ -30,13 +30,7 @@ import {
 import type { ConnectorServices } from "./connector-services.ts";
 import type { ContactSync } from "./contact-sync.ts";
 import { ASSOCIATION_TYPES, type InlineAssociation } from "./hubspot-api.ts";
-import {
-  ACTIVITY_MAPPING,
-  CALL_MAPPING,
-  DIGEST_MAPPING,
-  type DigestLine,
-  digestLines,
-} from "./mappings.ts";
+import { ACTIVITY_MAPPING, CALL_MAPPING, DIGEST_MAPPING, type DigestLine, digestLines } from "./mappings.ts";
 import type { HubSpotRouteSettings } from "./settings.ts";
 
 const MAX_PARTICIPANTS = 10;
@@ -70,7 +64,10 @@ export async function describeMessage(
       else participants.push(canonical);
     }
   }
-  const sender = data.from_phone === null || data.from_phone === undefined ? undefined : canonicalHandle(data.from_phone, services);
+  const sender =
+    data.from_phone === null || data.from_phone === undefined
+      ? undefined
+      : canonicalHandle(data.from_phone, services);
   if (!incoming && linqNumber === undefined) linqNumber = sender;
   if (participants.length === 0) {
     if (incoming && sender !== undefined) participants = [sender];
@@ -94,7 +91,10 @@ export async function describeMessage(
     sentAt: data.sent_at ?? event.created_at,
     attachments: (data.attachments ?? [])
       .filter((attachment) => typeof attachment.url === "string" && attachment.url !== "")
-      .map((attachment) => ({ url: attachment.url as string, filename: attachment.filename ?? "attachment" })),
+      .map((attachment) => ({
+        url: attachment.url as string,
+        filename: attachment.filename ?? "attachment",
+      })),
   };
 }
 
@@ -119,12 +119,18 @@ export class ActivityLogger {
     if ((await context.store.findByLinqId(ACTIVITY_MAPPING, activityKey)) !== undefined) return;
     const message = await describeMessage(event, this.services, context);
     if (message === undefined) {
-      context.logger.info({ messageId: String(event.data.id) }, "message without a customer handle: not logged");
+      context.logger.info(
+        { messageId: String(event.data.id) },
+        "message without a customer handle: not logged",
+      );
       return;
     }
     await this.withContacts(message.participants, settings, context, async (contactIds) => {
       if (contactIds.length === 0) {
-        context.logger.info({ messageId: message.messageId }, "no HubSpot contact for this conversation: message not logged");
+        context.logger.info(
+          { messageId: message.messageId },
+          "no HubSpot contact for this conversation: message not logged",
+        );
         return;
       }
       const associations = await this.associations(contactIds, settings, context, "communication");
@@ -181,7 +187,11 @@ export class ActivityLogger {
     );
     let communicationId = digest?.externalId;
     if (communicationId !== undefined) {
-      const updated = await this.services.api.updateCommunication(communicationId, properties, context.signal);
+      const updated = await this.services.api.updateCommunication(
+        communicationId,
+        properties,
+        context.signal,
+      );
       if (updated === undefined) {
         // Deleted in HubSpot: start the day's digest again.
         await context.store.deleteMapping(DIGEST_MAPPING, digestKey);
@@ -213,12 +223,17 @@ export class ActivityLogger {
   }
 
   /** call.completed → a Call engagement. */
-  async logCall(event: CallCompletedEvent, settings: HubSpotRouteSettings, context: ConnectorContext): Promise<void> {
+  async logCall(
+    event: CallCompletedEvent,
+    settings: HubSpotRouteSettings,
+    context: ConnectorContext,
+  ): Promise<void> {
     if (settings.activities === "off") return;
     const data = event.data;
     const callId = String(data.id);
     if ((await context.store.findByLinqId(CALL_MAPPING, callId)) !== undefined) return;
-    const direction = data.direction === "outbound" ? "outbound" : data.direction === "inbound" ? "inbound" : undefined;
+    const direction =
+      data.direction === "outbound" ? "outbound" : data.direction === "inbound" ? "inbound" : undefined;
     const from = data.from ?? "";
     const to = data.to ?? "";
     const customer = direction === "inbound" ? from : to;
@@ -257,8 +272,16 @@ export class ActivityLogger {
           associations,
           context.signal,
         );
-        await context.store.insertMapping({ kind: CALL_MAPPING, linqId: callId, externalId: created.id, metadata: {} });
-        context.logger.info({ callId, hubSpotCallId: created.id, contacts: contactIds }, "call logged in HubSpot");
+        await context.store.insertMapping({
+          kind: CALL_MAPPING,
+          linqId: callId,
+          externalId: created.id,
+          metadata: {},
+        });
+        context.logger.info(
+          { callId, hubSpotCallId: created.id, contacts: contactIds },
+          "call logged in HubSpot",
+        );
       });
     });
   }
@@ -288,7 +311,8 @@ export class ActivityLogger {
     try {
       await work(await resolve(false));
     } catch (error) {
-      if (!(error instanceof ValidationError) || !/associations? (are|is) invalid/i.test(error.message)) throw error;
+      if (!(error instanceof ValidationError) || !/associations? (are|is) invalid/i.test(error.message))
+        throw error;
       context.logger.info({}, "a mapped HubSpot contact no longer exists: matching the conversation again");
       for (const handle of handles) await this.contacts.forgetHandle(handle, context);
       const contactIds = await resolve(true);
@@ -311,7 +335,10 @@ export class ActivityLogger {
       kind === "communication" ? ASSOCIATION_TYPES.communicationToContact : ASSOCIATION_TYPES.callToContact;
     const toCompany =
       kind === "communication" ? ASSOCIATION_TYPES.communicationToCompany : ASSOCIATION_TYPES.callToCompany;
-    const associations: InlineAssociation[] = contactIds.map((toId) => ({ toId, associationTypeId: toContact }));
+    const associations: InlineAssociation[] = contactIds.map((toId) => ({
+      toId,
+      associationTypeId: toContact,
+    }));
     if (!settings.associatePrimaryCompany) return associations;
     const companies = new Set<string>();
     for (const contactId of contactIds) {

@@ -67,7 +67,11 @@ export interface LoggedMessage {
   attachments: { url: string; filename: string }[];
 }
 
-function headline(message: LoggedMessage, settings: HubSpotRouteSettings, options: PhoneNumberOptions): string {
+function headline(
+  message: LoggedMessage,
+  settings: HubSpotRouteSettings,
+  options: PhoneNumberOptions,
+): string {
   const service = settings.showServiceInBody && message.service !== null ? message.service : "Message";
   const verb = message.direction === "incoming" ? "received" : "sent";
   const customer = message.participants.map((handle) => display(handle, options)).join(", ");
@@ -119,7 +123,8 @@ export function digestCommunicationProperties(
     minute: "2-digit",
   });
   const customer = input.participants.map((handle) => display(handle, options)).join(", ");
-  const linqNumber = input.linqNumber === undefined ? "" : ` on Linq number ${display(input.linqNumber, options)}`;
+  const linqNumber =
+    input.linqNumber === undefined ? "" : ` on Linq number ${display(input.linqNumber, options)}`;
   const header = `<p><strong>${escapeHtml(
     `Conversation with ${customer}${linqNumber}, ${input.day} (${settings.digestTimeZone}): ${lines.length} message${lines.length === 1 ? "" : "s"}`,
   )}</strong></p>`;
@@ -192,7 +197,9 @@ export function callProperties(call: LoggedCall, options: PhoneNumberOptions): R
   const title = `${call.direction === "inbound" ? "Inbound" : "Outbound"} call ${call.direction === "inbound" ? "from" : "to"} ${display(customer, options)}`;
   const body = [
     `<p><strong>${escapeHtml(title)}</strong>${call.voicemail ? " (voicemail)" : ""}</p>`,
-    call.summary === null || call.summary === "" ? "" : `<p><strong>Summary</strong><br>${textToHtml(call.summary)}</p>`,
+    call.summary === null || call.summary === ""
+      ? ""
+      : `<p><strong>Summary</strong><br>${textToHtml(call.summary)}</p>`,
     call.transcription === null || call.transcription === ""
       ? ""
       : `<p><strong>Transcript</strong><br>${textToHtml(call.transcription)}</p>`,
@@ -206,7 +213,8 @@ export function callProperties(call: LoggedCall, options: PhoneNumberOptions): R
     hs_call_to_number: call.to,
     hs_call_status: CALL_STATUSES[(call.status ?? "completed").toLowerCase()] ?? "COMPLETED",
   };
-  if (call.durationSeconds !== null) properties.hs_call_duration = String(Math.round(call.durationSeconds * 1000));
+  if (call.durationSeconds !== null)
+    properties.hs_call_duration = String(Math.round(call.durationSeconds * 1000));
   const recording = call.recordingUrl === null ? undefined : safeUrl(call.recordingUrl);
   if (recording !== undefined) properties.hs_call_recording_url = recording;
   return properties;

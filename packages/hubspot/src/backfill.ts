@@ -52,7 +52,13 @@ import {
 import { phoneProperties, syncedFields } from "./connector-services.ts";
 import { handlesOf } from "./contact-matching.ts";
 import { type LinqContactField, linqContactFieldKinds } from "./field-mapping.ts";
-import { ASSOCIATION_TYPES, type BatchCreateInput, freezeDecorators, HubSpotApi, type HubSpotRecord } from "./hubspot-api.ts";
+import {
+  ASSOCIATION_TYPES,
+  type BatchCreateInput,
+  freezeDecorators,
+  HubSpotApi,
+  type HubSpotRecord,
+} from "./hubspot-api.ts";
 import {
   ACTIVITY_MAPPING,
   CONTACT_MAPPING,
@@ -65,7 +71,11 @@ import {
   handleExternalId,
 } from "./mappings.ts";
 import { sharedHubSpotRateLimiter } from "./rate-limiter.ts";
-import { type HubSpotRateLimitSettings, type HubSpotRouteSettings, parseDefaultRouteSettings } from "./settings.ts";
+import {
+  type HubSpotRateLimitSettings,
+  type HubSpotRouteSettings,
+  parseDefaultRouteSettings,
+} from "./settings.ts";
 
 export const BACKFILL_CURSOR = "hubspot:backfill";
 const BATCH = 100;
@@ -160,7 +170,10 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return result;
 }
 
-function linqValues(contact: Contact, fields: readonly LinqContactField[]): Partial<Record<LinqContactField, string>> {
+function linqValues(
+  contact: Contact,
+  fields: readonly LinqContactField[],
+): Partial<Record<LinqContactField, string>> {
   const values: Partial<Record<LinqContactField, string>> = {};
   for (const field of fields) {
     const value = contact[field];
@@ -215,7 +228,10 @@ export async function backfillHubSpot(options: BackfillHubSpotOptions): Promise<
       client: options.client,
       limiter: sharedHubSpotRateLimiter(
         { accessToken: options.client.config.accessToken, baseUrl: options.client.config.basePath },
-        { requestsPer10Seconds: options.rateLimit?.requestsPer10Seconds ?? 100, searchPerSecond: options.rateLimit?.searchPerSecond ?? 5 },
+        {
+          requestsPer10Seconds: options.rateLimit?.requestsPer10Seconds ?? 100,
+          searchPerSecond: options.rateLimit?.searchPerSecond ?? 5,
+        },
       ),
       timeoutMs: 30_000,
       maxRateLimitRetries: 10,
@@ -333,7 +349,10 @@ class BackfillRun {
     let after: string | undefined;
     do {
       this.checkAborted();
-      const page = await this.api.listContacts({ after, properties: [...names, "email"], limit: 100 }, this.signal);
+      const page = await this.api.listContacts(
+        { after, properties: [...names, "email"], limit: 100 },
+        this.signal,
+      );
       for (const record of page.results) this.index.add(record, names, this.phoneNumberOptions);
       after = page.after;
       this.progress();
@@ -393,7 +412,10 @@ class BackfillRun {
         else toUpdate.push({ contact, hubSpotId: mapping.externalId, synced });
         continue;
       }
-      const identity = contactIdentity({ phoneNumber: contact.phone_number, email: contact.email }, this.phoneNumberOptions);
+      const identity = contactIdentity(
+        { phoneNumber: contact.phone_number, email: contact.email },
+        this.phoneNumberOptions,
+      );
       const key = handlesOf(identity)[0] ?? `linq:${linqId}`;
       let hubSpotId = this.index.find(identity);
       if (hubSpotId === undefined) {
@@ -406,7 +428,10 @@ class BackfillRun {
         }
       }
       if (hubSpotId !== undefined) {
-        if (claimed.has(hubSpotId) || (await store.findByExternalId(CONTACT_MAPPING, hubSpotId)) !== undefined) {
+        if (
+          claimed.has(hubSpotId) ||
+          (await store.findByExternalId(CONTACT_MAPPING, hubSpotId)) !== undefined
+        ) {
           this.state.counts.contactsSkipped += 1; // another Linq contact has this HubSpot contact
           continue;
         }
@@ -440,7 +465,9 @@ class BackfillRun {
       ),
     }));
     for (const input of inputs) {
-      const contact = toCreate.find((entry) => String(entry.contact.id) === input.objectWriteTraceId)?.contact;
+      const contact = toCreate.find(
+        (entry) => String(entry.contact.id) === input.objectWriteTraceId,
+      )?.contact;
       const ownerEmail = normalizeEmailAddress(contact?.contact_owner?.email);
       if (this.settings.syncOwner && ownerEmail !== undefined) {
         const ownerId = await this.api.ownerIdByEmail(ownerEmail, this.signal);
@@ -465,7 +492,10 @@ class BackfillRun {
           toLink.push({ contact, hubSpotId: existing });
         } else {
           this.state.counts.contactsSkipped += 1;
-          this.options.logger?.warn({ linqContactId: traceId, category: error.category }, "backfill: contact not created");
+          this.options.logger?.warn(
+            { linqContactId: traceId, category: error.category },
+            "backfill: contact not created",
+          );
         }
       }
     }
@@ -478,7 +508,11 @@ class BackfillRun {
     }
   }
 
-  private async storeLink(contact: Contact, hubSpotId: string, synced: Partial<Record<LinqContactField, string>>) {
+  private async storeLink(
+    contact: Contact,
+    hubSpotId: string,
+    synced: Partial<Record<LinqContactField, string>>,
+  ) {
     const identity = contactIdentity(
       { phoneNumber: contact.phone_number, email: contact.email },
       this.phoneNumberOptions,
@@ -487,7 +521,9 @@ class BackfillRun {
     const linqId = String(contact.id);
     const metadata: ContactMappingMetadata = {
       synced,
-      ownerEmail: this.settings.syncOwner ? (normalizeEmailAddress(contact.contact_owner?.email) ?? null) : null,
+      ownerEmail: this.settings.syncOwner
+        ? (normalizeEmailAddress(contact.contact_owner?.email) ?? null)
+        : null,
       handles,
       syncedAt: new Date().toISOString(),
     };
@@ -513,15 +549,20 @@ class BackfillRun {
   private async readHubSpot(ids: string[]): Promise<Map<string, HubSpotRecord>> {
     const records = new Map<string, HubSpotRecord>();
     const properties = [
-      ...new Set(this.fields.map((field) => this.settings.fieldMapping[field] as string).concat(["hubspot_owner_id"])),
+      ...new Set(
+        this.fields.map((field) => this.settings.fieldMapping[field] as string).concat(["hubspot_owner_id"]),
+      ),
     ];
     for (const chunk of chunks([...new Set(ids)], BATCH)) {
-      const response = await this.api.call("contacts.batchRead", { repeatable: true, signal: this.signal }, () =>
-        this.api.client.crm.contacts.batchApi.read({
-          inputs: chunk.map((id) => ({ id })),
-          properties,
-          propertiesWithHistory: [],
-        }),
+      const response = await this.api.call(
+        "contacts.batchRead",
+        { repeatable: true, signal: this.signal },
+        () =>
+          this.api.client.crm.contacts.batchApi.read({
+            inputs: chunk.map((id) => ({ id })),
+            properties,
+            propertiesWithHistory: [],
+          }),
       );
       for (const result of response.results) {
         records.set(String(result.id), {
@@ -539,7 +580,11 @@ class BackfillRun {
     if (pairs.length === 0) return;
     const records = await this.readHubSpot(pairs.map((pair) => pair.hubSpotId));
     const updates: { id: string; properties: Record<string, string> }[] = [];
-    const links: { contact: Contact; hubSpotId: string; synced: Partial<Record<LinqContactField, string>> }[] = [];
+    const links: {
+      contact: Contact;
+      hubSpotId: string;
+      synced: Partial<Record<LinqContactField, string>>;
+    }[] = [];
     for (const { contact, hubSpotId } of pairs) {
       const record = records.get(hubSpotId);
       if (record === undefined) {
@@ -550,7 +595,9 @@ class BackfillRun {
       const properties = toProperties(this.settings, result.toCrm);
       if (Object.keys(properties).length > 0) updates.push({ id: hubSpotId, properties });
       if (Object.keys(result.toLinq).length > 0 && contact.id !== undefined) {
-        await this.options.linq.updateContact(contact.id, { contact: withIdentifying(result.toLinq, contact) });
+        await this.options.linq.updateContact(contact.id, {
+          contact: withIdentifying(result.toLinq, contact),
+        });
       }
       links.push({ contact, hubSpotId, synced: result.synced });
     }
@@ -592,7 +639,11 @@ class BackfillRun {
     for (const chunk of chunks(updates, BATCH)) await this.api.batchUpdateContacts(chunk, this.signal);
   }
 
-  private merge(contact: Contact, record: HubSpotRecord, lastSynced: ContactMappingMetadata["synced"] | undefined) {
+  private merge(
+    contact: Contact,
+    record: HubSpotRecord,
+    lastSynced: ContactMappingMetadata["synced"] | undefined,
+  ) {
     const crmValues: Partial<Record<LinqContactField, string>> = {};
     for (const field of this.fields) {
       const value = record.properties[this.settings.fieldMapping[field] as string];
@@ -604,7 +655,10 @@ class BackfillRun {
       fields: this.fields,
       kinds: linqContactFieldKinds,
       lastSynced,
-      linq: { values: linqValues(contact, this.fields), updatedAt: Number.isFinite(updatedAt) ? updatedAt : undefined },
+      linq: {
+        values: linqValues(contact, this.fields),
+        updatedAt: Number.isFinite(updatedAt) ? updatedAt : undefined,
+      },
       crm: { values: crmValues, updatedAt: record.updatedAt },
       direction,
       tieBreaker: this.settings.conflictTieBreaker === "linq" ? "linq" : "crm",
@@ -621,8 +675,12 @@ class BackfillRun {
     const done = new Set(this.state.chatsDone);
     for (const number of numbers) {
       if (number.phone_number === undefined) continue;
-      const ownNumber = tryNormalizePhoneNumber(number.phone_number, this.phoneNumberOptions) ?? number.phone_number;
-      for await (const chat of this.options.linq.iterateChats({ phoneNumber: ownNumber, perPage: 100 }, requestOptions)) {
+      const ownNumber =
+        tryNormalizePhoneNumber(number.phone_number, this.phoneNumberOptions) ?? number.phone_number;
+      for await (const chat of this.options.linq.iterateChats(
+        { phoneNumber: ownNumber, perPage: 100 },
+        requestOptions,
+      )) {
         this.checkAborted();
         if (chat.id === undefined || done.has(chat.id)) continue;
         await this.chatMessages(chat, ownNumber);
@@ -689,7 +747,9 @@ class BackfillRun {
         (chat.chat_handles ?? [])
           .map((handle) => handle.phone_number ?? "")
           .map((value) =>
-            value.includes("@") ? value.trim().toLowerCase() : tryNormalizePhoneNumber(value, this.phoneNumberOptions),
+            value.includes("@")
+              ? value.trim().toLowerCase()
+              : tryNormalizePhoneNumber(value, this.phoneNumberOptions),
           )
           .filter((value): value is string => value !== undefined && value !== "" && value !== ownNumber),
       ),
@@ -717,7 +777,8 @@ class BackfillRun {
       }
       const sender = message.sent_from ?? "";
       const outgoing =
-        (tryNormalizePhoneNumber(sender, this.phoneNumberOptions) ?? sender.trim().toLowerCase()) === ownNumber;
+        (tryNormalizePhoneNumber(sender, this.phoneNumberOptions) ?? sender.trim().toLowerCase()) ===
+        ownNumber;
       pending.push({
         messageId: String(message.id),
         direction: outgoing ? "outgoing" : "incoming",
@@ -728,7 +789,10 @@ class BackfillRun {
         sentAt: message.sent_at ?? new Date().toISOString(),
         attachments: (message.attachments ?? [])
           .filter((attachment) => typeof attachment.url === "string")
-          .map((attachment) => ({ url: attachment.url as string, filename: attachment.filename ?? "attachment" })),
+          .map((attachment) => ({
+            url: attachment.url as string,
+            filename: attachment.filename ?? "attachment",
+          })),
       });
     }
     if (pending.length === 0) return;
@@ -737,8 +801,13 @@ class BackfillRun {
       this.state.counts.messagesSkipped += pending.length;
       return;
     }
-    const associations = contactIds.map((toId) => ({ toId, associationTypeId: ASSOCIATION_TYPES.communicationToContact }));
-    const digest = (this.options.activities ?? (this.settings.activities === "daily-digest" ? "daily-digest" : "per-message")) === "daily-digest";
+    const associations = contactIds.map((toId) => ({
+      toId,
+      associationTypeId: ASSOCIATION_TYPES.communicationToContact,
+    }));
+    const digest =
+      (this.options.activities ??
+        (this.settings.activities === "daily-digest" ? "daily-digest" : "per-message")) === "daily-digest";
     if (digest) {
       await this.logDigests(String(chat.id), pending, associations);
       return;

@@ -18,8 +18,8 @@ import {
   type ConnectorJobRequest,
   type ConnectorLogger,
   isRetryableError,
-  type LinqConnectError,
   LinqClient,
+  type LinqConnectError,
   type LinqWebhookEvent,
   type Mapping,
   type MappingStore,
@@ -27,8 +27,16 @@ import {
   type RouteContext,
   tryNormalizePhoneNumber,
 } from "@linq-connect/core";
-import { type LinqSimulator, type LinqSimulatorOptions, startLinqSimulator } from "@linq-connect/core/testing";
-import { createHubSpotConnector, type HubSpotConnector, type HubSpotConnectorOptions } from "./hubspot-connector.ts";
+import {
+  type LinqSimulator,
+  type LinqSimulatorOptions,
+  startLinqSimulator,
+} from "@linq-connect/core/testing";
+import {
+  createHubSpotConnector,
+  type HubSpotConnector,
+  type HubSpotConnectorOptions,
+} from "./hubspot-connector.ts";
 import type { HubSpotRouteSettingsInput } from "./settings.ts";
 import { startHubSpotSimulator } from "./testing/hubspot-simulator.ts";
 import type { HubSpotSimulator, HubSpotSimulatorOptions } from "./testing/simulator-types.ts";
@@ -115,7 +123,9 @@ export class MemoryMappingStore implements MappingStore {
 
   /** Every mapping of a kind (copies). */
   all(kind: string): Mapping[] {
-    return [...this.byLinq.values()].filter((mapping) => mapping.kind === kind).map((mapping) => structuredClone(mapping));
+    return [...this.byLinq.values()]
+      .filter((mapping) => mapping.kind === kind)
+      .map((mapping) => structuredClone(mapping));
   }
 }
 
@@ -127,7 +137,10 @@ export interface LogEntry {
   fields: Record<string, unknown>;
 }
 
-export function memoryLogger(entries: LogEntry[] = [], bindings: Record<string, unknown> = {}): ConnectorLogger & {
+export function memoryLogger(
+  entries: LogEntry[] = [],
+  bindings: Record<string, unknown> = {},
+): ConnectorLogger & {
   entries: LogEntry[];
 } {
   const write =
@@ -172,12 +185,18 @@ export class JobRunner {
   private sequence = 0;
   private replica = 0;
   private readonly connectors: () => readonly HubSpotConnector[];
-  private readonly contextFor: (route: RouteContext | undefined, enqueue: (job: ConnectorJobRequest) => Promise<void>) => ConnectorContext;
+  private readonly contextFor: (
+    route: RouteContext | undefined,
+    enqueue: (job: ConnectorJobRequest) => Promise<void>,
+  ) => ConnectorContext;
   private readonly maxAttempts: number;
 
   constructor(options: {
     connectors: () => readonly HubSpotConnector[];
-    contextFor: (route: RouteContext | undefined, enqueue: (job: ConnectorJobRequest) => Promise<void>) => ConnectorContext;
+    contextFor: (
+      route: RouteContext | undefined,
+      enqueue: (job: ConnectorJobRequest) => Promise<void>,
+    ) => ConnectorContext;
     maxAttempts?: number;
   }) {
     this.connectors = options.connectors;
@@ -186,7 +205,10 @@ export class JobRunner {
   }
 
   /** Queues work; `orderingKey` serialises, `deduplicationKey` drops repeats. */
-  submit(item: WorkItem, keys: { orderingKey?: string | undefined; deduplicationKey?: string | undefined } = {}): void {
+  submit(
+    item: WorkItem,
+    keys: { orderingKey?: string | undefined; deduplicationKey?: string | undefined } = {},
+  ): void {
     if (keys.deduplicationKey !== undefined) {
       if (this.seen.has(keys.deduplicationKey)) return;
       this.seen.add(keys.deduplicationKey);
@@ -246,7 +268,12 @@ export class JobRunner {
       if (work.item.kind === "event") await connector.handleEvent(work.item.event, context);
       else {
         await connector.handleJob?.(
-          { id: `job-${this.sequence++}`, type: work.item.type, payload: work.item.payload, attempt: work.attempt },
+          {
+            id: `job-${this.sequence++}`,
+            type: work.item.type,
+            payload: work.item.payload,
+            attempt: work.attempt,
+          },
           context,
         );
       }
@@ -330,7 +357,8 @@ function orderingKeyOf(event: LinqWebhookEvent): string | undefined {
 
 function headerRecord(headers: IncomingHttpHeaders): Record<string, string | undefined> {
   const record: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) record[name] = Array.isArray(value) ? value.join(", ") : value;
+  for (const [name, value] of Object.entries(headers))
+    record[name] = Array.isArray(value) ? value.join(", ") : value;
   return record;
 }
 
@@ -483,7 +511,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 }
 
 /** A Linq webhook event in the reference envelope, parsed like the host does. */
-export function linqEvent(eventType: string, data: Record<string, unknown>, eventId?: string): LinqWebhookEvent {
+export function linqEvent(
+  eventType: string,
+  data: Record<string, unknown>,
+  eventId?: string,
+): LinqWebhookEvent {
   const parsed = parseWebhookEvent({
     api_version: "v2",
     created_at: new Date().toISOString(),

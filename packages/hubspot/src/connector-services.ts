@@ -3,7 +3,7 @@
  * (to recognise our own writes in webhooks), phone number options and the clock.
  */
 import type { ConnectorContext, ConnectorLogger, PhoneNumberOptions } from "@linq-connect/core";
-import { linqContactFields, type LinqContactField } from "./field-mapping.ts";
+import { type LinqContactField, linqContactFields } from "./field-mapping.ts";
 import type { HubSpotApi } from "./hubspot-api.ts";
 import type { HubSpotRouteSettings } from "./settings.ts";
 
@@ -31,7 +31,9 @@ export function phoneProperties(settings: HubSpotRouteSettings): string[] {
 /** The contact properties the connector reads. */
 export function contactProperties(settings: HubSpotRouteSettings): string[] {
   const mapped = syncedFields(settings).map((field) => settings.fieldMapping[field] as string);
-  return [...new Set([...mapped, ...phoneProperties(settings), "email", "hubspot_owner_id", "lastmodifieddate"])];
+  return [
+    ...new Set([...mapped, ...phoneProperties(settings), "email", "hubspot_owner_id", "lastmodifieddate"]),
+  ];
 }
 
 /** The signal of a context, for outbound calls. */

@@ -39,7 +39,9 @@ export async function searchContactByPhone(
   e164: string,
   options: MatchOptions,
 ): Promise<HubSpotRecord | undefined> {
-  const variants = [...new Set(phoneNumberSearchVariants(e164, options.phoneNumberOptions).map((v) => v.toLowerCase()))];
+  const variants = [
+    ...new Set(phoneNumberSearchVariants(e164, options.phoneNumberOptions).map((v) => v.toLowerCase())),
+  ];
   const page = await api.searchContacts(
     {
       filterGroups: options.phoneProperties.map((propertyName) => [
@@ -96,9 +98,13 @@ export async function findContactOfPerson(
 ): Promise<HubSpotRecord | undefined> {
   for (const handle of handlesOf(identity)) {
     const mapping = await context.store.findByLinqId(HANDLE_MAPPING, handle);
-    const contactId = typeof mapping?.metadata.contactId === "string" ? mapping.metadata.contactId : undefined;
+    const contactId =
+      typeof mapping?.metadata.contactId === "string" ? mapping.metadata.contactId : undefined;
     if (contactId === undefined) continue;
-    const record = await api.getContact(contactId, { properties: options.properties, signal: options.signal });
+    const record = await api.getContact(contactId, {
+      properties: options.properties,
+      signal: options.signal,
+    });
     if (record !== undefined) return record;
     // The contact was deleted in HubSpot: forget the handle.
     await context.store.deleteMapping(HANDLE_MAPPING, handle);

@@ -1,12 +1,16 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, startHarness } from "./connector-harness.test-helpers.ts";
+import { type Harness, linqEvent, startHarness } from "./connector-harness.test-helpers.ts";
+import { createHubSpotConnector } from "./hubspot-connector.ts";
 import { CONTACT_CHANGED_JOB } from "./hubspot-webhooks.ts";
 import { CONTACT_MAPPING } from "./mappings.ts";
 import { RECONCILIATION_CURSOR } from "./reconciliation.ts";
 
 function linqContactWrites(harness: Harness): number {
   return harness.linqSimulator.requests.filter(
-    (request) => /\/contacts/.test(request.path) && ["POST", "PUT", "PATCH"].includes(request.method) && !request.path.endsWith("/find"),
+    (request) =>
+      /\/contacts/.test(request.path) &&
+      ["POST", "PUT", "PATCH"].includes(request.method) &&
+      !request.path.endsWith("/find"),
   ).length;
 }
 
@@ -21,7 +25,9 @@ function hubSpotContactWrites(harness: Harness): number {
 }
 
 function contactJobs(harness: Harness) {
-  return harness.runner.handled.filter((entry) => entry.item.kind === "job" && entry.item.type === CONTACT_CHANGED_JOB);
+  return harness.runner.handled.filter(
+    (entry) => entry.item.kind === "job" && entry.item.type === CONTACT_CHANGED_JOB,
+  );
 }
 
 describe("HubSpot → Linq contacts", () => {
@@ -49,23 +55,46 @@ describe("HubSpot → Linq contacts", () => {
       phone_number: "+15551234567",
       email: "jane@example.com",
     });
-    expect((await harness.store.findByExternalId(CONTACT_MAPPING, created.id))?.linqId).toBe(String(contacts[0]?.id));
+    expect((await harness.store.findByExternalId(CONTACT_MAPPING, created.id))?.linqId).toBe(
+      String(contacts[0]?.id),
+    );
     // The Linq contact.created that our create caused wrote nothing back to HubSpot.
     expect(hubSpotContactWrites(harness)).toBe(0);
+    expect(hubspot.state.contacts()).toHaveLength(1);
+  });
+
+  it("a contact made for an unknown sender stays out of Linq until someone names it in HubSpot", async () => {
+    harness = await startHarness({ connector: { appId: undefined } });
+    const { hubspot, linqSimulator } = harness;
+    await linqSimulator.inbound.text({ from: "+15559876543", text: "Hi" });
+    await harness.settle();
+    const [contact] = hubspot.state.contacts();
+    expect(linqSimulator.state.contacts()).toHaveLength(0);
+    hubspot.crm.updateContact(contact?.id ?? "", { firstname: "Sam" });
+    await harness.settle();
+    expect(linqSimulator.state.contacts()).toEqual([
+      expect.objectContaining({ first_name: "Sam", phone_number: "+15559876543" }),
+    ]);
     expect(hubspot.state.contacts()).toHaveLength(1);
   });
 
   it("a change made in HubSpot flows to Linq once and does not bounce back", async () => {
     harness = await startHarness();
     const { hubspot, linq, linqSimulator } = harness;
-    const contact = await linq.createContact({ contact: { first_name: "Jane", phone_number: "+15551234567" } });
+    const contact = await linq.createContact({
+      contact: { first_name: "Jane", phone_number: "+15551234567" },
+    });
     await harness.settle();
-    const hubSpotId = (await harness.store.findByLinqId(CONTACT_MAPPING, String(contact.id)))?.externalId ?? "";
+    const hubSpotId =
+      (await harness.store.findByLinqId(CONTACT_MAPPING, String(contact.id)))?.externalId ?? "";
     const linqWritesBefore = linqContactWrites(harness);
     const hubSpotWritesBefore = hubSpotContactWrites(harness);
     hubspot.crm.updateContact(hubSpotId, { firstname: "Janet", jobtitle: "CTO" });
     await harness.settle();
-    expect(linqSimulator.state.contact(contact.id as number)).toMatchObject({ first_name: "Janet", title: "CTO" });
+    expect(linqSimulator.state.contact(contact.id as number)).toMatchObject({
+      first_name: "Janet",
+      title: "CTO",
+    });
     expect(linqContactWrites(harness)).toBe(linqWritesBefore + 1);
     expect(hubSpotContactWrites(harness)).toBe(hubSpotWritesBefore);
     // Linq's contact.updated (the echo) was handled and found nothing to do.
@@ -108,7 +137,9 @@ describe("HubSpot → Linq contacts", () => {
     for (const job of jobs) {
       if (job.item.kind !== "job") continue;
       const events = job.item.payload.events as { occurredAt: number; eventId: string }[];
-      const sorted = [...events].sort((left, right) => left.occurredAt - right.occurredAt || Number(left.eventId) - Number(right.eventId));
+      const sorted = [...events].sort(
+        (left, right) => left.occurredAt - right.occurredAt || Number(left.eventId) - Number(right.eventId),
+      );
       expect(events).toEqual(sorted);
     }
     expect(linqSimulator.state.contacts()).toHaveLength(1);
@@ -118,9 +149,12 @@ describe("HubSpot → Linq contacts", () => {
   it("a contact deleted in HubSpot forgets the link, or deletes the Linq contact when configured", async () => {
     harness = await startHarness({ route: { hubSpotContactDeleted: "delete" } });
     const { hubspot, linq, linqSimulator } = harness;
-    const contact = await linq.createContact({ contact: { first_name: "Jane", phone_number: "+15551234567" } });
+    const contact = await linq.createContact({
+      contact: { first_name: "Jane", phone_number: "+15551234567" },
+    });
     await harness.settle();
-    const hubSpotId = (await harness.store.findByLinqId(CONTACT_MAPPING, String(contact.id)))?.externalId ?? "";
+    const hubSpotId =
+      (await harness.store.findByLinqId(CONTACT_MAPPING, String(contact.id)))?.externalId ?? "";
     hubspot.crm.deleteContact(hubSpotId);
     await harness.settle();
     expect(linqSimulator.state.contacts()).toHaveLength(0);
@@ -134,12 +168,10 @@ describe("HubSpot → Linq contacts", () => {
     const contact = await linq.createContact({
       contact: { first_name: "Jane", last_name: "Doe", phone_number: "+15551234567" },
     });
-    await harness.connector.handleEvent(
-      (await import("./connector-harness.test-helpers.ts")).linqEvent("contact.created", { ...contact }),
-      harness.context(),
-    );
+    await harness.connector.handleEvent(linqEvent("contact.created", { ...contact }), harness.context());
     await harness.settle();
-    const hubSpotId = (await harness.store.findByLinqId(CONTACT_MAPPING, String(contact.id)))?.externalId ?? "";
+    const hubSpotId =
+      (await harness.store.findByLinqId(CONTACT_MAPPING, String(contact.id)))?.externalId ?? "";
     // Linq changes first_name first; HubSpot changes first_name and last_name later.
     await linq.updateContact(contact.id as number, { contact: { first_name: "FromLinq" } });
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // Linq timestamps have second precision
@@ -151,7 +183,8 @@ describe("HubSpot → Linq contacts", () => {
     });
     expect(hubspot.state.contact(hubSpotId)?.properties.firstname).toBe("FromHubSpot");
     const decision = harness.logs.find(
-      (entry) => entry.message === "contact field conflict: last writer wins" && entry.fields.field === "first_name",
+      (entry) =>
+        entry.message === "contact field conflict: last writer wins" && entry.fields.field === "first_name",
     );
     expect(decision?.fields).toMatchObject({ winner: "hubspot", outcome: "conflict" });
     expect(JSON.stringify(decision?.fields)).not.toContain("FromLinq");
@@ -160,9 +193,12 @@ describe("HubSpot → Linq contacts", () => {
   it("the reconciliation picks up a change whose webhook never arrived", async () => {
     harness = await startHarness();
     const { hubspot, linq, linqSimulator } = harness;
-    const contact = await linq.createContact({ contact: { first_name: "Jane", phone_number: "+15551234567" } });
+    const contact = await linq.createContact({
+      contact: { first_name: "Jane", phone_number: "+15551234567" },
+    });
     await harness.settle();
-    const hubSpotId = (await harness.store.findByLinqId(CONTACT_MAPPING, String(contact.id)))?.externalId ?? "";
+    const hubSpotId =
+      (await harness.store.findByLinqId(CONTACT_MAPPING, String(contact.id)))?.externalId ?? "";
     const target = hubspot.webhooks.targetUrl;
     hubspot.webhooks.targetUrl = null; // the webhook is lost
     hubspot.crm.updateContact(hubSpotId, { lastname: "Missed" });
@@ -171,21 +207,17 @@ describe("HubSpot → Linq contacts", () => {
     hubspot.webhooks.targetUrl = target;
     expect(linqSimulator.state.contact(contact.id as number)?.last_name).toBeNull();
     const hubSpotWritesBefore = hubSpotContactWrites(harness);
-    const task = harness.connector.schedules?.[0];
-    if (task === undefined) {
-      // The harness switches the schedule off; build one with it on.
-      const { createHubSpotConnector } = await import("./hubspot-connector.ts");
-      const withSchedule = createHubSpotConnector({
-        accessToken: hubspot.accessToken,
-        baseUrl: hubspot.baseUrl,
-        appId: hubspot.appId,
-        inboundRoute: harness.route,
-      });
-      const schedule = withSchedule.schedules?.[0];
-      expect(schedule?.intervalSeconds).toBe(300);
-      await schedule?.run(harness.runner.context(undefined));
-      await withSchedule.close?.();
-    }
+    // The harness switches the schedule off; the same connector with it on runs one reconciliation.
+    const withSchedule = createHubSpotConnector({
+      accessToken: hubspot.accessToken,
+      baseUrl: hubspot.baseUrl,
+      appId: hubspot.appId,
+      inboundRoute: harness.route,
+    });
+    const schedule = withSchedule.schedules?.[0];
+    expect(schedule).toMatchObject({ name: "hubspot-reconciliation", intervalSeconds: 300 });
+    await schedule?.run(harness.runner.context(undefined));
+    await withSchedule.close?.();
     await harness.settle();
     expect(linqSimulator.state.contact(contact.id as number)?.last_name).toBe("Missed");
     expect(linqSimulator.state.contacts().find((entry) => entry.email === "new@example.com")).toBeDefined();

@@ -38,7 +38,9 @@ describe("Linq → HubSpot contacts", () => {
     });
     const mapping = await store.findByLinqId(CONTACT_MAPPING, String(created.id));
     expect(mapping?.externalId).toBe(contacts[0]?.id);
-    expect((await store.findByLinqId(HANDLE_MAPPING, "+15551234567"))?.metadata.contactId).toBe(contacts[0]?.id);
+    expect((await store.findByLinqId(HANDLE_MAPPING, "+15551234567"))?.metadata.contactId).toBe(
+      contacts[0]?.id,
+    );
     expect(harness.runner.deadLetters).toEqual([]);
   });
 
@@ -56,7 +58,11 @@ describe("Linq → HubSpot contacts", () => {
     const contacts = hubspot.state.contacts();
     expect(contacts).toHaveLength(1);
     expect(contacts[0]?.id).toBe(existing.id);
-    expect(contacts[0]?.properties).toMatchObject({ phone: "(555) 123-4567", firstname: "Jane", lastname: "Doe" });
+    expect(contacts[0]?.properties).toMatchObject({
+      phone: "(555) 123-4567",
+      firstname: "Jane",
+      lastname: "Doe",
+    });
     // Two-way first link: HubSpot's first name went to Linq.
     expect(harness.linqSimulator.state.contacts()[0]).toMatchObject({ first_name: "Jane", last_name: "Doe" });
   });
@@ -76,7 +82,9 @@ describe("Linq → HubSpot contacts", () => {
       phone: "+15551234567",
       lastname: "Doe",
     });
-    expect((await harness.store.findByLinqId(CONTACT_MAPPING, String(contact.id)))?.externalId).toBe(existing.id);
+    expect((await harness.store.findByLinqId(CONTACT_MAPPING, String(contact.id)))?.externalId).toBe(
+      existing.id,
+    );
     const conflicts = hubspot.requests.filter((request) => request.status === 409);
     expect(conflicts).toHaveLength(1);
   });
@@ -84,7 +92,9 @@ describe("Linq → HubSpot contacts", () => {
   it("updates only the changed fields and writes nothing when nothing changed (our own echo)", async () => {
     harness = await startHarness();
     const { linq, hubspot } = harness;
-    const contact = await linq.createContact({ contact: { first_name: "Jane", phone_number: "+15551234567" } });
+    const contact = await linq.createContact({
+      contact: { first_name: "Jane", phone_number: "+15551234567" },
+    });
     await harness.settle();
     const writesBefore = hubspot.requests.filter((request) => request.method === "PATCH").length;
     await linq.updateContact(contact.id as number, { contact: { first_name: "Jane", title: "CTO" } });
@@ -110,7 +120,10 @@ describe("Linq → HubSpot contacts", () => {
       contact: { first_name: "Jane", phone_number: "+15551234567", email: "jane@example.com" },
     });
     const data = { ...contact, id: contact.id as number };
-    const { chat, message } = await harness.linqSimulator.inbound.text({ from: "+15551234567", text: "Hello?" });
+    const { chat, message } = await harness.linqSimulator.inbound.text({
+      from: "+15551234567",
+      text: "Hello?",
+    });
     const handles = [
       { identifier: "+15551234567", is_me: false },
       { identifier: "+15550001111", is_me: true },
@@ -150,7 +163,9 @@ describe("Linq → HubSpot contacts", () => {
   it("contact.deleted: ignored by default (link forgotten), archive, or a property set", async () => {
     harness = await startHarness({ route: { contactDeleted: "archive" } });
     const { linq, hubspot } = harness;
-    const archived = await linq.createContact({ contact: { first_name: "Gone", phone_number: "+15551230001" } });
+    const archived = await linq.createContact({
+      contact: { first_name: "Gone", phone_number: "+15551230001" },
+    });
     await harness.settle();
     expect(hubspot.state.contacts()).toHaveLength(1);
     await linq.deleteContact(archived.id as number);
@@ -159,8 +174,12 @@ describe("Linq → HubSpot contacts", () => {
     expect(hubspot.state.contacts({ archived: true })).toHaveLength(1);
     await harness.close();
 
-    harness = await startHarness({ route: { contactDeleted: { setProperty: { name: "hs_lead_status", value: "UNQUALIFIED" } } } });
-    const kept = await harness.linq.createContact({ contact: { first_name: "Kept", phone_number: "+15551230002" } });
+    harness = await startHarness({
+      route: { contactDeleted: { setProperty: { name: "hs_lead_status", value: "UNQUALIFIED" } } },
+    });
+    const kept = await harness.linq.createContact({
+      contact: { first_name: "Kept", phone_number: "+15551230002" },
+    });
     await harness.settle();
     await harness.linq.deleteContact(kept.id as number);
     await harness.settle();
@@ -169,7 +188,9 @@ describe("Linq → HubSpot contacts", () => {
     await harness.close();
 
     harness = await startHarness();
-    const ignored = await harness.linq.createContact({ contact: { first_name: "Stays", phone_number: "+15551230003" } });
+    const ignored = await harness.linq.createContact({
+      contact: { first_name: "Stays", phone_number: "+15551230003" },
+    });
     await harness.settle();
     await harness.linq.deleteContact(ignored.id as number);
     await harness.settle();
@@ -186,10 +207,16 @@ describe("Linq → HubSpot contacts", () => {
     const { linq, hubspot } = harness;
     hubspot.crm.createContact({ mobilephone: "555.123.4567", firstname: "HubSpotName", city: "Paris" });
     await harness.settle();
-    await linq.createContact({ contact: { first_name: "LinqName", phone_number: "+15551234567", location: "Austin" } });
+    await linq.createContact({
+      contact: { first_name: "LinqName", phone_number: "+15551234567", location: "Austin" },
+    });
     await harness.settle();
     const [contact] = hubspot.state.contacts();
-    expect(contact?.properties).toMatchObject({ firstname: "LinqName", mobilephone: "555.123.4567", city: "Paris" });
+    expect(contact?.properties).toMatchObject({
+      firstname: "LinqName",
+      mobilephone: "555.123.4567",
+      city: "Paris",
+    });
     expect(contact?.properties.phone).toBeUndefined();
     expect(harness.linqSimulator.state.contacts()[0]?.first_name).toBe("LinqName");
   });

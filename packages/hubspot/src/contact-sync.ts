@@ -20,22 +20,28 @@ import {
   type ConnectorLogger,
   type Contact,
   type ContactIdentity,
+  changedSinceLastSync,
   contactIdentity,
   contactLockKey,
-  changedSinceLastSync,
   type FieldDecision,
   isEchoOfLastSync,
+  isLinqConnectError,
   type LinqContactEventData,
   mergeFieldsLastWriterWins,
   NotFoundError,
   normalizeEmailAddress,
   type SyncDirection,
 } from "@linq-connect/core";
-import { contactProperties, type ConnectorServices, phoneProperties, syncedFields } from "./connector-services.ts";
+import {
+  type ConnectorServices,
+  contactProperties,
+  phoneProperties,
+  syncedFields,
+} from "./connector-services.ts";
 import { findContactOfPerson, handlesOf, type MatchOptions } from "./contact-matching.ts";
 import { type LinqContactField, linqContactFieldKinds } from "./field-mapping.ts";
 import type { HubSpotRecord } from "./hubspot-api.ts";
-import { HubSpotContactExistsError } from "./hubspot-errors.ts";
+import { HubSpotContactExistsError, HubSpotIndexLagError } from "./hubspot-errors.ts";
 import {
   CONTACT_LOCK_NAMESPACE,
   CONTACT_MAPPING,
@@ -57,6 +63,10 @@ export type LinqContactLike = Pick<
 
 const IDENTIFYING_FIELDS: readonly LinqContactField[] = ["phone_number", "email", "first_name", "last_name"];
 
+/** How long after an ambiguous create failure a retry waits for search to show its result. */
+const PENDING_CREATE_WINDOW_MS = 60_000;
+const PENDING_CREATE_RETRY_SECONDS = 10;
+
 function linqValues(contact: LinqContactLike, fields: readonly LinqContactField[]) {
   const values: Partial<Record<LinqContactField, string>> = {};
   for (const field of fields) {
@@ -66,7 +76,11 @@ function linqValues(contact: LinqContactLike, fields: readonly LinqContactField[
   return values;
 }
 
-function hubSpotValues(record: HubSpotRecord, settings: HubSpotRouteSettings, fields: readonly LinqContactField[]) {
+function hubSpotValues(
+  record: HubSpotRecord,
+  settings: HubSpotRouteSettings,
+  fields: readonly LinqContactField[],
+) {
   const values: Partial<Record<LinqContactField, string>> = {};
   const timestamps: Partial<Record<LinqContactField, number>> = {};
   for (const field of fields) {
@@ -87,7 +101,10 @@ function epoch(value: string | null | undefined): number | undefined {
 }
 
 function identityOfLinq(contact: LinqContactLike, services: ConnectorServices): ContactIdentity {
-  return contactIdentity({ phoneNumber: contact.phone_number, email: contact.email }, services.phoneNumberOptions);
+  return contactIdentity(
+    { phoneNumber: contact.phone_number, email: contact.email },
+    services.phoneNumberOptions,
+  );
 }
 
 /** The person's identity from a HubSpot record: the mapped phone property, then the others, and the email. */
@@ -156,6 +173,38 @@ export class ContactSync {
     };
   }
 
+  /**
+   * Creates a HubSpot contact under a person's lock without ever creating it twice. A create whose
+   * answer was lost (dropped connection, timeout, 5xx) may have happened: it is remembered (cursor
+   * `hubspot:pending-create:<lock key>`), and for the next minute a retry that cannot find the
+   * person (search lags behind) waits and tries again later instead of creating a second contact.
+   */
+  private async createGuarded<T>(
+    lockKey: string,
+    context: ConnectorContext,
+    create: () => Promise<T>,
+  ): Promise<T> {
+    const marker = `hubspot:pending-create:${lockKey}`;
+    const pending = Number(await context.store.getCursor(marker));
+    const now = this.services.now().getTime();
+    if (Number.isFinite(pending) && pending > 0 && now - pending < PENDING_CREATE_WINDOW_MS) {
+      throw new HubSpotIndexLagError(
+        "An earlier attempt to create this HubSpot contact may have succeeded; waiting for HubSpot search to show it",
+        { source: "hubspot", retryAfter: PENDING_CREATE_RETRY_SECONDS },
+      );
+    }
+    try {
+      const result = await create();
+      if (Number.isFinite(pending) && pending > 0) await context.store.setCursor(marker, "");
+      return result;
+    } catch (error) {
+      if (isLinqConnectError(error) && ["network_error", "timeout", "server_error"].includes(error.code)) {
+        await context.store.setCursor(marker, String(now));
+      }
+      throw error;
+    }
+  }
+
   private async readContact(id: string, settings: HubSpotRouteSettings, context: ConnectorContext) {
     const fields = syncedFields(settings);
     return this.services.api.getContact(id, {
@@ -178,49 +227,63 @@ export class ContactSync {
     const linqId = String(contact.id);
     const identity = identityOfLinq(contact, this.services);
     const logger = context.logger.child({ linqContactId: linqId });
-    await context.store.withLock(contactLockKey(CONTACT_LOCK_NAMESPACE, identity, `linq:${linqId}`), async () => {
-      const fields = syncedFields(settings);
-      const mapping = await context.store.findByLinqId(CONTACT_MAPPING, linqId);
-      if (mapping !== undefined) {
-        const metadata = contactMetadata(mapping);
-        const ownerEmail = settings.syncOwner ? (normalizeEmailAddress(contact.contact_owner?.email) ?? null) : null;
-        const changed = changedSinceLastSync({
-          fields,
-          kinds: linqContactFieldKinds,
-          current: linqValues(contact, fields),
-          lastSynced: metadata.synced,
-          phoneNumberOptions: this.services.phoneNumberOptions,
-        });
-        const ownerChanged = settings.syncOwner && ownerEmail !== metadata.ownerEmail;
-        if (changed.length === 0 && !ownerChanged) {
-          logger.debug({ hubSpotContactId: mapping.externalId }, "Linq contact unchanged since the last sync (our own echo or a no-op)");
-          return;
-        }
-        const record = await this.readContact(mapping.externalId, settings, context);
-        if (record !== undefined) {
-          await this.mergeLinked({ contact, record, metadata, settings, context });
-          return;
-        }
-        logger.info({ hubSpotContactId: mapping.externalId }, "the linked HubSpot contact is gone: matching again");
-        await context.store.deleteMapping(CONTACT_MAPPING, linqId);
-      }
-      let record = await findContactOfPerson(this.services.api, context, identity, this.matchOptions(settings, context));
-      if (record !== undefined) {
-        const linked = await context.store.findByExternalId(CONTACT_MAPPING, record.id);
-        if (linked !== undefined && linked.linqId !== linqId) {
-          logger.warn(
-            { hubSpotContactId: record.id, linkedLinqContactId: linked.linqId },
-            "the matching HubSpot contact is already linked to another Linq contact: not linking a second one",
+    await context.store.withLock(
+      contactLockKey(CONTACT_LOCK_NAMESPACE, identity, `linq:${linqId}`),
+      async () => {
+        const fields = syncedFields(settings);
+        const mapping = await context.store.findByLinqId(CONTACT_MAPPING, linqId);
+        if (mapping !== undefined) {
+          const metadata = contactMetadata(mapping);
+          const ownerEmail = ownerEmailOf(contact, settings, metadata);
+          const changed = changedSinceLastSync({
+            fields,
+            kinds: linqContactFieldKinds,
+            current: linqValues(contact, fields),
+            lastSynced: metadata.synced,
+            phoneNumberOptions: this.services.phoneNumberOptions,
+          });
+          const ownerChanged = ownerEmail !== metadata.ownerEmail;
+          if (changed.length === 0 && !ownerChanged) {
+            logger.debug(
+              { hubSpotContactId: mapping.externalId },
+              "Linq contact unchanged since the last sync (our own echo or a no-op)",
+            );
+            return;
+          }
+          const record = await this.readContact(mapping.externalId, settings, context);
+          if (record !== undefined) {
+            await this.mergeLinked({ contact, record, metadata, settings, context });
+            return;
+          }
+          logger.info(
+            { hubSpotContactId: mapping.externalId },
+            "the linked HubSpot contact is gone: matching again",
           );
+          await context.store.deleteMapping(CONTACT_MAPPING, linqId);
+        }
+        let record = await findContactOfPerson(
+          this.services.api,
+          context,
+          identity,
+          this.matchOptions(settings, context),
+        );
+        if (record !== undefined) {
+          const linked = await context.store.findByExternalId(CONTACT_MAPPING, record.id);
+          if (linked !== undefined && linked.linqId !== linqId) {
+            logger.warn(
+              { hubSpotContactId: record.id, linkedLinqContactId: linked.linqId },
+              "the matching HubSpot contact is already linked to another Linq contact: not linking a second one",
+            );
+            return;
+          }
+          record = (await this.readContact(record.id, settings, context)) ?? record;
+          await this.link({ contact, record, settings, context, created: false });
           return;
         }
-        record = (await this.readContact(record.id, settings, context)) ?? record;
-        await this.link({ contact, record, settings, context, created: false });
-        return;
-      }
-      const created = await this.createFromLinq(contact, settings, context);
-      await this.link({ contact, record: created.record, settings, context, created: created.created });
-    });
+        const created = await this.createFromLinq(contact, settings, context);
+        await this.link({ contact, record: created.record, settings, context, created: created.created });
+      },
+    );
   }
 
   /** Creates the HubSpot contact of a Linq contact; a 409 on the email adopts the existing one. */
@@ -238,9 +301,16 @@ export class ContactSync {
     );
     const ownerId = await this.ownerIdOf(contact, settings, context);
     if (ownerId !== undefined) properties.hubspot_owner_id = ownerId;
+    const identity = identityOfLinq(contact, this.services);
+    const lockKey = contactLockKey(CONTACT_LOCK_NAMESPACE, identity, `linq:${String(contact.id)}`);
     try {
-      const record = await this.services.api.createContact(properties, context.signal);
-      context.logger.info({ linqContactId: String(contact.id), hubSpotContactId: record.id }, "HubSpot contact created");
+      const record = await this.createGuarded(lockKey, context, () =>
+        this.services.api.createContact(properties, context.signal),
+      );
+      context.logger.info(
+        { linqContactId: String(contact.id), hubSpotContactId: record.id },
+        "HubSpot contact created",
+      );
       return { record, created: true };
     } catch (error) {
       if (!(error instanceof HubSpotContactExistsError)) throw error;
@@ -302,7 +372,11 @@ export class ContactSync {
     });
     if (stored.linqId !== linqId || stored.externalId !== record.id) {
       context.logger.warn(
-        { linqContactId: linqId, hubSpotContactId: record.id, existing: { linqId: stored.linqId, externalId: stored.externalId } },
+        {
+          linqContactId: linqId,
+          hubSpotContactId: record.id,
+          existing: { linqId: stored.linqId, externalId: stored.externalId },
+        },
         "another link was stored first: keeping it",
       );
       return;
@@ -316,7 +390,11 @@ export class ContactSync {
   }
 
   /** Stores `hubspot.handle` mappings for a person's handles (ignored when one exists already). */
-  async rememberHandles(contactId: string, handles: readonly string[], context: ConnectorContext): Promise<void> {
+  async rememberHandles(
+    contactId: string,
+    handles: readonly string[],
+    context: ConnectorContext,
+  ): Promise<void> {
     for (const handle of handles) {
       const existing = await context.store.findByLinqId(HANDLE_MAPPING, handle);
       if (existing !== undefined) continue;
@@ -338,7 +416,7 @@ export class ContactSync {
     context: ConnectorContext;
   }): Promise<void> {
     const { contact, record, metadata, settings, context } = input;
-    const ownerEmail = settings.syncOwner ? (normalizeEmailAddress(contact.contact_owner?.email) ?? null) : null;
+    const ownerEmail = ownerEmailOf(contact, settings, metadata);
     const result = await this.writeMerge({
       contact,
       record,
@@ -346,14 +424,18 @@ export class ContactSync {
       settings,
       context,
       direction: directionOf(settings),
-      ownerChanged: settings.syncOwner && ownerEmail !== metadata.ownerEmail,
+      ownerChanged: ownerEmail !== metadata.ownerEmail,
     });
     const identity = identityOfLinq({ ...contact, ...result.linqAfter }, this.services);
     const handles = [...new Set([...metadata.handles, ...handlesOf(identity)])];
-    await this.rememberHandles(record.id, handles.filter((handle) => !metadata.handles.includes(handle)), context);
+    await this.rememberHandles(
+      record.id,
+      handles.filter((handle) => !metadata.handles.includes(handle)),
+      context,
+    );
     await context.store.updateMetadata(CONTACT_MAPPING, String(contact.id), {
       synced: result.values,
-      ownerEmail: settings.syncOwner ? ownerEmail : metadata.ownerEmail,
+      ownerEmail,
       handles,
       syncedAt: this.services.now().toISOString(),
     });
@@ -371,7 +453,10 @@ export class ContactSync {
     context: ConnectorContext;
     direction: SyncDirection;
     ownerChanged: boolean;
-  }): Promise<{ values: Partial<Record<LinqContactField, string>>; linqAfter: Partial<Record<LinqContactField, string>> }> {
+  }): Promise<{
+    values: Partial<Record<LinqContactField, string>>;
+    linqAfter: Partial<Record<LinqContactField, string>>;
+  }> {
     const { contact, record, settings, context } = input;
     const fields = syncedFields(settings);
     const hub = hubSpotValues(record, settings, fields);
@@ -398,7 +483,10 @@ export class ContactSync {
     }
     if (Object.keys(properties).length > 0) {
       await this.updateHubSpot(record.id, properties, settings, context, result);
-      context.logger.info({ ...ids, properties: Object.keys(properties) }, "HubSpot contact updated from Linq");
+      context.logger.info(
+        { ...ids, properties: Object.keys(properties) },
+        "HubSpot contact updated from Linq",
+      );
     }
     const linqAfter = { ...result.toLinq };
     if (Object.keys(result.toLinq).length > 0 && contact.id !== undefined) {
@@ -407,7 +495,10 @@ export class ContactSync {
         { contact: withIdentifyingField(result.toLinq, contact) },
         { signal: context.signal },
       );
-      context.logger.info({ ...ids, fields: Object.keys(result.toLinq) }, "Linq contact updated from HubSpot");
+      context.logger.info(
+        { ...ids, fields: Object.keys(result.toLinq) },
+        "Linq contact updated from HubSpot",
+      );
     }
     return { values: result.synced, linqAfter };
   }
@@ -424,7 +515,11 @@ export class ContactSync {
       await this.services.api.updateContact(id, properties, context.signal);
     } catch (error) {
       const emailProperty = settings.fieldMapping.email;
-      if (!(error instanceof HubSpotContactExistsError) || emailProperty === null || !(emailProperty in properties)) {
+      if (
+        !(error instanceof HubSpotContactExistsError) ||
+        emailProperty === null ||
+        !(emailProperty in properties)
+      ) {
         throw error;
       }
       context.logger.warn(
@@ -438,7 +533,11 @@ export class ContactSync {
   }
 
   /** Linq `contact.deleted`: ignore (forget the link), archive the HubSpot contact, or set a property. */
-  async deleteLinqContact(linqId: string, settings: HubSpotRouteSettings, context: ConnectorContext): Promise<void> {
+  async deleteLinqContact(
+    linqId: string,
+    settings: HubSpotRouteSettings,
+    context: ConnectorContext,
+  ): Promise<void> {
     if (settings.contacts !== "two-way" && settings.contacts !== "linq-to-crm") return;
     const mapping = await context.store.findByLinqId(CONTACT_MAPPING, linqId);
     if (mapping === undefined) return;
@@ -450,31 +549,41 @@ export class ContactSync {
       },
       this.services.phoneNumberOptions,
     );
-    await context.store.withLock(contactLockKey(CONTACT_LOCK_NAMESPACE, identity, `linq:${linqId}`), async () => {
-      const current = await context.store.findByLinqId(CONTACT_MAPPING, linqId);
-      if (current === undefined) return;
-      const action = settings.contactDeleted;
-      if (action === "archive") {
-        await this.services.api.archiveContact(current.externalId, context.signal);
-        for (const handle of metadata.handles) await context.store.deleteMapping(HANDLE_MAPPING, handle);
-        context.logger.info({ linqContactId: linqId, hubSpotContactId: current.externalId }, "HubSpot contact archived");
-      } else if (action !== "ignore") {
-        try {
-          await this.services.api.updateContact(
-            current.externalId,
-            { [action.setProperty.name]: action.setProperty.value },
-            context.signal,
+    await context.store.withLock(
+      contactLockKey(CONTACT_LOCK_NAMESPACE, identity, `linq:${linqId}`),
+      async () => {
+        const current = await context.store.findByLinqId(CONTACT_MAPPING, linqId);
+        if (current === undefined) return;
+        const action = settings.contactDeleted;
+        if (action === "archive") {
+          await this.services.api.archiveContact(current.externalId, context.signal);
+          for (const handle of metadata.handles) await context.store.deleteMapping(HANDLE_MAPPING, handle);
+          context.logger.info(
+            { linqContactId: linqId, hubSpotContactId: current.externalId },
+            "HubSpot contact archived",
           );
-        } catch (error) {
-          if (!(error instanceof NotFoundError)) throw error;
+        } else if (action !== "ignore") {
+          try {
+            await this.services.api.updateContact(
+              current.externalId,
+              { [action.setProperty.name]: action.setProperty.value },
+              context.signal,
+            );
+          } catch (error) {
+            if (!(error instanceof NotFoundError)) throw error;
+          }
+          context.logger.info(
+            {
+              linqContactId: linqId,
+              hubSpotContactId: current.externalId,
+              property: action.setProperty.name,
+            },
+            "Linq contact deleted: property set on the HubSpot contact",
+          );
         }
-        context.logger.info(
-          { linqContactId: linqId, hubSpotContactId: current.externalId, property: action.setProperty.name },
-          "Linq contact deleted: property set on the HubSpot contact",
-        );
-      }
-      await context.store.deleteMapping(CONTACT_MAPPING, linqId);
-    });
+        await context.store.deleteMapping(CONTACT_MAPPING, linqId);
+      },
+    );
   }
 
   // ------------------------------------------------------------------ people who text or call
@@ -498,28 +607,44 @@ export class ContactSync {
       const known = await context.store.findByLinqId(HANDLE_MAPPING, key);
       if (typeof known?.metadata.contactId === "string") return known.metadata.contactId;
     }
-    return context.store.withLock(contactLockKey(CONTACT_LOCK_NAMESPACE, identity, `handle:${key}`), async () => {
-      const found = await findContactOfPerson(this.services.api, context, identity, this.matchOptions(settings, context));
-      if (found !== undefined) {
-        await this.rememberHandles(found.id, [key], context);
-        return found.id;
-      }
-      if (!options.create) return undefined;
-      const properties: Record<string, string> =
-        identity.phoneNumber !== undefined
-          ? { [settings.fieldMapping.phone_number ?? "phone"]: identity.phoneNumber }
-          : { [settings.fieldMapping.email ?? "email"]: identity.email ?? key };
-      let contactId: string;
-      try {
-        contactId = (await this.services.api.createContact(properties, context.signal)).id;
-        context.logger.info({ hubSpotContactId: contactId }, "HubSpot contact created for an unknown sender");
-      } catch (error) {
-        if (!(error instanceof HubSpotContactExistsError)) throw error;
-        contactId = error.existingId;
-      }
-      await this.rememberHandles(contactId, [key], context);
-      return contactId;
-    });
+    return context.store.withLock(
+      contactLockKey(CONTACT_LOCK_NAMESPACE, identity, `handle:${key}`),
+      async () => {
+        const found = await findContactOfPerson(
+          this.services.api,
+          context,
+          identity,
+          this.matchOptions(settings, context),
+        );
+        if (found !== undefined) {
+          await this.rememberHandles(found.id, [key], context);
+          return found.id;
+        }
+        if (!options.create) return undefined;
+        const properties: Record<string, string> =
+          identity.phoneNumber !== undefined
+            ? { [settings.fieldMapping.phone_number ?? "phone"]: identity.phoneNumber }
+            : { [settings.fieldMapping.email ?? "email"]: identity.email ?? key };
+        let contactId: string;
+        try {
+          const lockKey = contactLockKey(CONTACT_LOCK_NAMESPACE, identity, `handle:${key}`);
+          contactId = (
+            await this.createGuarded(lockKey, context, () =>
+              this.services.api.createContact(properties, context.signal),
+            )
+          ).id;
+          context.logger.info(
+            { hubSpotContactId: contactId },
+            "HubSpot contact created for an unknown sender",
+          );
+        } catch (error) {
+          if (!(error instanceof HubSpotContactExistsError)) throw error;
+          contactId = error.existingId;
+        }
+        await this.rememberHandles(contactId, [key], context);
+        return contactId;
+      },
+    );
   }
 
   /** Forgets a handle's mapping (its contact turned out to be gone). */
@@ -535,7 +660,11 @@ export class ContactSync {
    * Brings a HubSpot contact's current state to Linq: fetched now (never the webhook's values), then
    * merged with the linked Linq contact, or matched to one by phone/email, or created in Linq.
    */
-  async syncHubSpotContact(objectId: string, settings: HubSpotRouteSettings, context: ConnectorContext): Promise<void> {
+  async syncHubSpotContact(
+    objectId: string,
+    settings: HubSpotRouteSettings,
+    context: ConnectorContext,
+  ): Promise<void> {
     if (settings.contacts !== "two-way" && settings.contacts !== "crm-to-linq") return;
     const logger = context.logger.child({ hubSpotContactId: objectId });
     const record = await this.readContact(objectId, settings, context);
@@ -544,70 +673,87 @@ export class ContactSync {
       return;
     }
     const identity = identityOfHubSpot(record, settings, this.services);
-    await context.store.withLock(contactLockKey(CONTACT_LOCK_NAMESPACE, identity, `hubspot:${objectId}`), async () => {
-      const fields = syncedFields(settings);
-      const mapping = await context.store.findByExternalId(CONTACT_MAPPING, objectId);
-      if (mapping !== undefined) {
-        const metadata = contactMetadata(mapping);
-        if (
-          isEchoOfLastSync({
-            fields,
-            kinds: linqContactFieldKinds,
-            current: hubSpotValues(record, settings, fields).values,
-            lastSynced: metadata.synced,
-            phoneNumberOptions: this.services.phoneNumberOptions,
-          })
-        ) {
-          logger.debug({ linqContactId: mapping.linqId }, "HubSpot contact unchanged since the last sync (our own echo or a no-op)");
+    await context.store.withLock(
+      contactLockKey(CONTACT_LOCK_NAMESPACE, identity, `hubspot:${objectId}`),
+      async () => {
+        const fields = syncedFields(settings);
+        const mapping = await context.store.findByExternalId(CONTACT_MAPPING, objectId);
+        if (mapping !== undefined) {
+          const metadata = contactMetadata(mapping);
+          if (
+            isEchoOfLastSync({
+              fields,
+              kinds: linqContactFieldKinds,
+              current: hubSpotValues(record, settings, fields).values,
+              lastSynced: metadata.synced,
+              phoneNumberOptions: this.services.phoneNumberOptions,
+            })
+          ) {
+            logger.debug(
+              { linqContactId: mapping.linqId },
+              "HubSpot contact unchanged since the last sync (our own echo or a no-op)",
+            );
+            return;
+          }
+          const contact = await this.linqContact(mapping.linqId, context);
+          if (contact !== undefined) {
+            await this.mergeLinked({
+              contact: contact as LinqContactLike,
+              record,
+              metadata,
+              settings,
+              context,
+            });
+            return;
+          }
+          logger.info({ linqContactId: mapping.linqId }, "the linked Linq contact is gone: matching again");
+          await context.store.deleteMapping(CONTACT_MAPPING, mapping.linqId);
+        }
+        const found = await this.findLinqContact(identity, context);
+        if (found !== undefined) {
+          const linked = await context.store.findByLinqId(CONTACT_MAPPING, String(found.id));
+          if (linked !== undefined && linked.externalId !== objectId) {
+            logger.warn(
+              { linqContactId: String(found.id), linkedHubSpotContactId: linked.externalId },
+              "the matching Linq contact is already linked to another HubSpot contact: not linking a second one",
+            );
+            return;
+          }
+          await this.link({ contact: found, record, settings, context, created: false });
           return;
         }
-        const contact = await this.linqContact(mapping.linqId, context);
-        if (contact !== undefined) {
-          await this.mergeLinked({ contact: contact as LinqContactLike, record, metadata, settings, context });
+        const values = hubSpotValues(record, settings, fields).values;
+        const input = Object.fromEntries(
+          Object.entries(values).filter(([, value]) => value !== ""),
+        ) as Partial<Record<LinqContactField, string>>;
+        // A HubSpot contact with nothing but a number (typically one we created for an unknown
+        // sender) is not copied to Linq, which knows the number from the conversation already; it
+        // is once someone gives it a name or an email.
+        if (input.first_name === undefined && input.last_name === undefined && input.email === undefined) {
+          logger.debug({}, "HubSpot contact has no name or email: not created in Linq");
           return;
         }
-        logger.info({ linqContactId: mapping.linqId }, "the linked Linq contact is gone: matching again");
-        await context.store.deleteMapping(CONTACT_MAPPING, mapping.linqId);
-      }
-      const found = await this.findLinqContact(identity, context);
-      if (found !== undefined) {
-        const linked = await context.store.findByLinqId(CONTACT_MAPPING, String(found.id));
-        if (linked !== undefined && linked.externalId !== objectId) {
-          logger.warn(
-            { linqContactId: String(found.id), linkedHubSpotContactId: linked.externalId },
-            "the matching Linq contact is already linked to another HubSpot contact: not linking a second one",
-          );
-          return;
-        }
-        await this.link({ contact: found, record, settings, context, created: false });
-        return;
-      }
-      const values = hubSpotValues(record, settings, fields).values;
-      const input = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== "")) as Partial<
-        Record<LinqContactField, string>
-      >;
-      if (!IDENTIFYING_FIELDS.some((field) => input[field] !== undefined)) {
-        logger.info({}, "HubSpot contact has no name, email or phone number: not created in Linq");
-        return;
-      }
-      const created = await context.linq.createContact({ contact: input }, { signal: context.signal });
-      logger.info({ linqContactId: String(created.id) }, "Linq contact created from HubSpot");
-      const linqId = String(created.id);
-      const handles = handlesOf(identityOfLinq(created as LinqContactLike, this.services));
-      const stored = await context.store.insertMapping({
-        kind: CONTACT_MAPPING,
-        linqId,
-        externalId: record.id,
-        metadata: {
-          synced: linqValues(created as LinqContactLike, fields),
-          // Linq gave the new contact its default owner: not a change to write to HubSpot.
-          ownerEmail: settings.syncOwner ? (normalizeEmailAddress(created.contact_owner?.email) ?? null) : null,
-          handles,
-          syncedAt: this.services.now().toISOString(),
-        } satisfies ContactMappingMetadata,
-      });
-      if (stored.linqId === linqId) await this.rememberHandles(record.id, handles, context);
-    });
+        const created = await context.linq.createContact({ contact: input }, { signal: context.signal });
+        logger.info({ linqContactId: String(created.id) }, "Linq contact created from HubSpot");
+        const linqId = String(created.id);
+        const handles = handlesOf(identityOfLinq(created as LinqContactLike, this.services));
+        const stored = await context.store.insertMapping({
+          kind: CONTACT_MAPPING,
+          linqId,
+          externalId: record.id,
+          metadata: {
+            synced: linqValues(created as LinqContactLike, fields),
+            // Linq gave the new contact its default owner: not a change to write to HubSpot.
+            ownerEmail: settings.syncOwner
+              ? (normalizeEmailAddress(created.contact_owner?.email) ?? null)
+              : null,
+            handles,
+            syncedAt: this.services.now().toISOString(),
+          } satisfies ContactMappingMetadata,
+        });
+        if (stored.linqId === linqId) await this.rememberHandles(record.id, handles, context);
+      },
+    );
   }
 
   private async linqContact(id: string, context: ConnectorContext): Promise<Contact | undefined> {
@@ -619,9 +765,15 @@ export class ContactSync {
     }
   }
 
-  private async findLinqContact(identity: ContactIdentity, context: ConnectorContext): Promise<LinqContactLike | undefined> {
+  private async findLinqContact(
+    identity: ContactIdentity,
+    context: ConnectorContext,
+  ): Promise<LinqContactLike | undefined> {
     if (identity.phoneNumber !== undefined) {
-      const byPhone = await context.linq.findContact({ phoneNumber: identity.phoneNumber }, { signal: context.signal });
+      const byPhone = await context.linq.findContact(
+        { phoneNumber: identity.phoneNumber },
+        { signal: context.signal },
+      );
       if (byPhone !== null) return byPhone as LinqContactLike;
     }
     if (identity.email !== undefined) {
@@ -632,26 +784,53 @@ export class ContactSync {
   }
 
   /** A HubSpot contact that no longer exists: forget the link, and delete the Linq contact when configured. */
-  async hubSpotContactGone(objectId: string, settings: HubSpotRouteSettings, context: ConnectorContext): Promise<void> {
+  async hubSpotContactGone(
+    objectId: string,
+    settings: HubSpotRouteSettings,
+    context: ConnectorContext,
+  ): Promise<void> {
     const mapping = await context.store.findByExternalId(CONTACT_MAPPING, objectId);
     if (mapping === undefined) return;
     const metadata = contactMetadata(mapping);
-    if (settings.hubSpotContactDeleted === "delete" && (settings.contacts === "two-way" || settings.contacts === "crm-to-linq")) {
+    if (
+      settings.hubSpotContactDeleted === "delete" &&
+      (settings.contacts === "two-way" || settings.contacts === "crm-to-linq")
+    ) {
       try {
         await context.linq.deleteContact(mapping.linqId, { signal: context.signal });
-        context.logger.info({ hubSpotContactId: objectId, linqContactId: mapping.linqId }, "Linq contact deleted (deleted in HubSpot)");
+        context.logger.info(
+          { hubSpotContactId: objectId, linqContactId: mapping.linqId },
+          "Linq contact deleted (deleted in HubSpot)",
+        );
       } catch (error) {
         if (!(error instanceof NotFoundError)) throw error;
       }
     } else {
-      context.logger.info({ hubSpotContactId: objectId, linqContactId: mapping.linqId }, "HubSpot contact deleted: link forgotten");
+      context.logger.info(
+        { hubSpotContactId: objectId, linqContactId: mapping.linqId },
+        "HubSpot contact deleted: link forgotten",
+      );
     }
     for (const handle of metadata.handles) {
       const handleMapping = await context.store.findByLinqId(HANDLE_MAPPING, handle);
-      if (handleMapping?.metadata.contactId === objectId) await context.store.deleteMapping(HANDLE_MAPPING, handle);
+      if (handleMapping?.metadata.contactId === objectId)
+        await context.store.deleteMapping(HANDLE_MAPPING, handle);
     }
     await context.store.deleteMapping(CONTACT_MAPPING, mapping.linqId);
   }
+}
+
+/**
+ * The Linq owner email to compare with the last synced one: the contact's owner, or the last synced
+ * one when the payload does not say (an event without `contact_owner` is not an owner change).
+ */
+function ownerEmailOf(
+  contact: LinqContactLike,
+  settings: HubSpotRouteSettings,
+  metadata: ContactMappingMetadata,
+): string | null {
+  if (!settings.syncOwner || contact.contact_owner === undefined) return metadata.ownerEmail;
+  return normalizeEmailAddress(contact.contact_owner?.email) ?? null;
 }
 
 /** The merge direction of a route's contact sync (callers have checked it is not "off"). */

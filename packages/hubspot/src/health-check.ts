@@ -7,7 +7,7 @@
  * there and 403 `MISSING_SCOPES` when it is not (HubSpot checks scopes first).
  */
 import type { ConnectorContext, HealthCheckResult } from "@linq-connect/core";
-import { AuthenticationError, isLinqConnectError, NotFoundError } from "@linq-connect/core";
+import { AuthenticationError, isLinqConnectError, NotFoundError, ValidationError } from "@linq-connect/core";
 import type { ConnectorServices } from "./connector-services.ts";
 import { mappedHubSpotProperties } from "./field-mapping.ts";
 import { HubSpotMissingScopesError } from "./hubspot-errors.ts";
@@ -41,7 +41,10 @@ export async function checkHubSpotHealth(
     {
       name: "contacts read",
       scope: "crm.objects.contacts.read",
-      run: () => api.call("contacts.list", { repeatable: true, signal }, () => client.crm.contacts.basicApi.getPage(1)),
+      run: () =>
+        api.call("contacts.list", { repeatable: true, signal }, () =>
+          client.crm.contacts.basicApi.getPage(1),
+        ),
     },
     {
       name: "contacts write",
@@ -62,7 +65,10 @@ export async function checkHubSpotHealth(
     {
       name: "owners read",
       scope: "crm.objects.owners.read",
-      run: () => api.call("owners.list", { repeatable: true, signal }, () => client.crm.owners.ownersApi.getPage(undefined, undefined, 1)),
+      run: () =>
+        api.call("owners.list", { repeatable: true, signal }, () =>
+          client.crm.owners.ownersApi.getPage(undefined, undefined, 1),
+        ),
     },
     {
       name: "contact properties read",
@@ -75,7 +81,9 @@ export async function checkHubSpotHealth(
       name: "companies read",
       scope: "crm.objects.companies.read",
       run: () =>
-        api.call("companies.list", { repeatable: true, signal }, () => client.crm.companies.basicApi.getPage(1)),
+        api.call("companies.list", { repeatable: true, signal }, () =>
+          client.crm.companies.basicApi.getPage(1),
+        ),
     });
   }
   let tokenOk = true;
@@ -84,7 +92,9 @@ export async function checkHubSpotHealth(
     try {
       await probe.run();
     } catch (error) {
-      if (error instanceof NotFoundError) continue; // the write probes' expected answer
+      // The write probes' expected answers: past the scope check, record 0 does not exist (or the
+      // empty write is refused as such).
+      if (error instanceof NotFoundError || error instanceof ValidationError) continue;
       if (error instanceof AuthenticationError) {
         tokenOk = false;
         break;
@@ -125,7 +135,9 @@ export async function checkHubSpotHealth(
   if (!missingScopes.has("crm.schemas.contacts.read")) {
     try {
       const existing = await api.contactPropertyNames(signal);
-      const wanted = new Set(input.settings.flatMap((settings) => mappedHubSpotProperties(settings.fieldMapping)));
+      const wanted = new Set(
+        input.settings.flatMap((settings) => mappedHubSpotProperties(settings.fieldMapping)),
+      );
       for (const settings of input.settings) {
         const action = settings.contactDeleted;
         if (typeof action === "object") wanted.add(action.setProperty.name);
@@ -133,7 +145,11 @@ export async function checkHubSpotHealth(
       const missing = [...wanted].filter((name) => !existing.has(name));
       results.push(
         missing.length === 0
-          ? { name: "hubspot contact properties", ok: true, detail: `all ${wanted.size} mapped properties exist` }
+          ? {
+              name: "hubspot contact properties",
+              ok: true,
+              detail: `all ${wanted.size} mapped properties exist`,
+            }
           : {
               name: "hubspot contact properties",
               ok: false,
@@ -150,7 +166,8 @@ export async function checkHubSpotHealth(
       ? {
           name: "hubspot webhooks",
           ok: false,
-          detail: "no client secret: HubSpot webhooks are refused (401); only the reconciliation brings HubSpot changes",
+          detail:
+            "no client secret: HubSpot webhooks are refused (401); only the reconciliation brings HubSpot changes",
           fix: "Set HUBSPOT_CLIENT_SECRET to the app's client secret (Auth tab of the private app)",
         }
       : {
@@ -163,7 +180,8 @@ export async function checkHubSpotHealth(
     results.push({
       name: "hubspot app id",
       ok: true,
-      detail: "no app id: our own writes are recognised by comparing values only (one extra read per echoed change)",
+      detail:
+        "no app id: our own writes are recognised by comparing values only (one extra read per echoed change)",
       fix: "Set HUBSPOT_APP_ID to skip the echoes of our own writes without reading the contact",
     });
   }

@@ -7,7 +7,11 @@ import {
 } from "@linq-connect/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { createHubSpotClient, HubSpotApi, type HubSpotRequestInfo } from "./hubspot-api.ts";
-import { HubSpotContactExistsError, HubSpotMissingScopesError, HubSpotRateLimitError } from "./hubspot-errors.ts";
+import {
+  HubSpotContactExistsError,
+  HubSpotMissingScopesError,
+  HubSpotRateLimitError,
+} from "./hubspot-errors.ts";
 import { HubSpotRateLimiter } from "./rate-limiter.ts";
 import { startHubSpotSimulator } from "./testing/hubspot-simulator.ts";
 import type { HubSpotSimulator, HubSpotSimulatorOptions } from "./testing/simulator-types.ts";
@@ -18,7 +22,15 @@ afterEach(async () => {
   simulator = undefined;
 });
 
-async function setup(options: HubSpotSimulatorOptions = {}, api: Partial<{ timeoutMs: number; token: string; maxRateLimitRetries: number; limiter: HubSpotRateLimiter }> = {}) {
+async function setup(
+  options: HubSpotSimulatorOptions = {},
+  api: Partial<{
+    timeoutMs: number;
+    token: string;
+    maxRateLimitRetries: number;
+    limiter: HubSpotRateLimiter;
+  }> = {},
+) {
   simulator = await startHubSpotSimulator({ rateLimit: false, ...options });
   const attempts: HubSpotRequestInfo[] = [];
   const client = createHubSpotClient({
@@ -60,7 +72,10 @@ describe("HubSpotApi: errors, retries and pacing against the simulator", () => {
     const second = await setup();
     const invalid = await failure(second.hubspot.createContact({ not_a_property: "x" }));
     expect(invalid).toBeInstanceOf(ValidationError);
-    expect((invalid as ValidationError).fieldErrors[0]).toMatchObject({ field: "not_a_property", code: "PROPERTY_DOESNT_EXIST" });
+    expect((invalid as ValidationError).fieldErrors[0]).toMatchObject({
+      field: "not_a_property",
+      code: "PROPERTY_DOESNT_EXIST",
+    });
     const jane = second.simulator.crm.createContact({ email: "jane@example.com" });
     const conflict = await failure(second.hubspot.createContact({ email: "JANE@example.com" }));
     expect(conflict).toBeInstanceOf(HubSpotContactExistsError);
@@ -80,7 +95,12 @@ describe("HubSpotApi: errors, retries and pacing against the simulator", () => {
     await hubspot.listContacts({ properties: [] });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
     expect(attempts.map((attempt) => attempt.status)).toEqual([429, 429, 200]);
-    hubspotSimulator.faults.inject({ kind: "rate-limit", times: 3, policy: "SECONDLY", retryAfterSeconds: 1 });
+    hubspotSimulator.faults.inject({
+      kind: "rate-limit",
+      times: 3,
+      policy: "SECONDLY",
+      retryAfterSeconds: 1,
+    });
     const exhausted = await failure(hubspot.listContacts({ properties: [] }));
     expect(exhausted).toBeInstanceOf(HubSpotRateLimitError);
     expect((exhausted as HubSpotRateLimitError).isRetryable).toBe(true);
@@ -99,14 +119,24 @@ describe("HubSpotApi: errors, retries and pacing against the simulator", () => {
     await hubspot.listContacts({ properties: [] });
     expect(attempts.map((attempt) => attempt.status)).toEqual([500, undefined, 200]);
 
-    hubspotSimulator.faults.inject({ match: { method: "POST", path: /\/contacts$/ }, kind: "bad-gateway", times: 1 });
+    hubspotSimulator.faults.inject({
+      match: { method: "POST", path: /\/contacts$/ },
+      kind: "bad-gateway",
+      times: 1,
+    });
     const badGateway = await failure(hubspot.createContact({ firstname: "Once" }));
     expect(badGateway).toBeInstanceOf(ServerError);
     expect((badGateway as ServerError).message).toContain("502 Bad Gateway");
-    hubspotSimulator.faults.inject({ match: { method: "POST", path: /\/contacts$/ }, kind: "drop-after-processing", times: 1 });
+    hubspotSimulator.faults.inject({
+      match: { method: "POST", path: /\/contacts$/ },
+      kind: "drop-after-processing",
+      times: 1,
+    });
     const dropped = await failure(hubspot.createContact({ firstname: "Processed" }));
     expect(dropped).toBeInstanceOf(NetworkError);
-    expect(hubspotSimulator.state.contacts().map((contact) => contact.properties.firstname)).toEqual(["Processed"]);
+    expect(hubspotSimulator.state.contacts().map((contact) => contact.properties.firstname)).toEqual([
+      "Processed",
+    ]);
     expect(hubspotSimulator.requests.filter((request) => request.method === "POST")).toHaveLength(2);
   });
 
@@ -135,7 +165,12 @@ describe("HubSpotApi: errors, retries and pacing against the simulator", () => {
 
 describe("HubSpotRateLimiter", () => {
   it("never lets more requests than the limit into any window, and serves callers in order", async () => {
-    const limiter = new HubSpotRateLimiter({ requestsPer10Seconds: 5, searchPerSecond: 5, windowMs: 200, marginMs: 10 });
+    const limiter = new HubSpotRateLimiter({
+      requestsPer10Seconds: 5,
+      searchPerSecond: 5,
+      windowMs: 200,
+      marginMs: 10,
+    });
     const granted: number[] = [];
     const order: number[] = [];
     await Promise.all(

@@ -161,6 +161,7 @@ export function createHubSpotClient(options: {
  */
 export function freezeDecorators(client: Client): void {
   void client.crm.contacts.basicApi;
+  void client.crm.companies.basicApi;
   void client.crm.objects.communications.basicApi;
   void client.crm.objects.calls.basicApi;
   void client.crm.owners.ownersApi;
@@ -180,7 +181,10 @@ function toEpoch(value: unknown): number | undefined {
 interface SdkRecord {
   id: string;
   properties?: Record<string, string | null>;
-  propertiesWithHistory?: Record<string, { value?: string; timestamp?: unknown; sourceType?: string; sourceId?: string }[]>;
+  propertiesWithHistory?: Record<
+    string,
+    { value?: string; timestamp?: unknown; sourceType?: string; sourceId?: string }[]
+  >;
   updatedAt?: unknown;
 }
 
@@ -248,7 +252,8 @@ export class HubSpotApi {
     let rateLimited = 0;
     let failed = 0;
     for (let attempt = 1; ; attempt += 1) {
-      if (options.signal?.aborted === true) throw new AbortError(`HubSpot ${operation} aborted`, { source: "hubspot" });
+      if (options.signal?.aborted === true)
+        throw new AbortError(`HubSpot ${operation} aborted`, { source: "hubspot" });
       const slot = await this.limiter.acquire(options.search === true, options.signal);
       const started = performance.now();
       let error: LinqConnectError;
@@ -280,7 +285,10 @@ export class HubSpotApi {
       if (error.isRetryable && options.repeatable && failed < this.options.maxServerErrorRetries) {
         failed += 1;
         const delay = Math.round(250 * 2 ** (failed - 1) * (0.5 + Math.random()));
-        this.options.logger?.debug({ operation, error: error.toJSON(), delayMs: delay }, "retrying a HubSpot call");
+        this.options.logger?.debug(
+          { operation, error: error.toJSON(), delayMs: delay },
+          "retrying a HubSpot call",
+        );
         await sleep(delay, options.signal);
         continue;
       }
@@ -301,7 +309,11 @@ export class HubSpotApi {
     }
   }
 
-  private withTimeout<T>(operation: string, promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  private withTimeout<T>(
+    operation: string,
+    promise: Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
@@ -420,7 +432,9 @@ export class HubSpotApi {
           properties: input.properties,
           associations: (input.associations ?? []).map((association) => ({
             to: { id: association.toId },
-            types: [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: association.associationTypeId }],
+            types: [
+              { associationCategory: HUBSPOT_DEFINED, associationTypeId: association.associationTypeId },
+            ],
           })),
         })),
       }),
@@ -462,7 +476,10 @@ export class HubSpotApi {
     return toRecord(object);
   }
 
-  async batchCreateCommunications(inputs: BatchCreateInput[], signal?: AbortSignal): Promise<BatchCreateResult> {
+  async batchCreateCommunications(
+    inputs: BatchCreateInput[],
+    signal?: AbortSignal,
+  ): Promise<BatchCreateResult> {
     const response = await this.call("communications.batchCreate", { repeatable: false, signal }, () =>
       this.client.crm.objects.communications.batchApi.create({
         inputs: inputs.map((input) => ({
@@ -470,7 +487,9 @@ export class HubSpotApi {
           properties: input.properties,
           associations: (input.associations ?? []).map((association) => ({
             to: { id: association.toId },
-            types: [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: association.associationTypeId }],
+            types: [
+              { associationCategory: HUBSPOT_DEFINED, associationTypeId: association.associationTypeId },
+            ],
           })),
         })) as never,
       }),
@@ -533,7 +552,9 @@ export class HubSpotApi {
     );
     const primary = page.results.find((association) =>
       association.associationTypes.some(
-        (type) => type.typeId === ASSOCIATION_TYPES.contactToCompanyPrimary && String(type.category) === "HUBSPOT_DEFINED",
+        (type) =>
+          type.typeId === ASSOCIATION_TYPES.contactToCompanyPrimary &&
+          String(type.category) === "HUBSPOT_DEFINED",
       ),
     );
     return primary === undefined ? undefined : String(primary.toObjectId);

@@ -52,46 +52,46 @@ import {
 
 export interface HubSpotConnectorOptions {
   /** The private app's access token (required unless `client` is given). */
-  accessToken?: string;
+  accessToken?: string | undefined;
   /** The app's client secret: verifies webhooks (v3). Without it `POST /webhooks/hubspot` answers 401. */
-  clientSecret?: string;
+  clientSecret?: string | undefined;
   /** Another API host (the simulator). Default https://api.hubapi.com. */
-  baseUrl?: string;
+  baseUrl?: string | undefined;
   /** A `@hubspot/api-client` Client of your own; build it with `numberOfApiCallRetries: 0`. */
-  client?: Client;
+  client?: Client | undefined;
   /** The app id: webhook events of our own API writes (`INTEGRATION`, `sourceId` = app id) are skipped at once. */
-  appId?: number | string;
+  appId?: number | string | undefined;
   /** The webhook target URL as configured in the app (the URI HubSpot signs). Default: rebuilt from the request. */
-  webhookUrl?: string;
+  webhookUrl?: string | undefined;
   /** Process-wide pacing: `{ requestsPer10Seconds: 100 (up to 190), searchPerSecond: 5 }`. */
-  rateLimit?: Partial<HubSpotRateLimitSettings>;
+  rateLimit?: Partial<HubSpotRateLimitSettings> | undefined;
   /** Per attempt. Default 30 000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** In-process retries of a 429. Default 6. */
-  maxRateLimitRetries?: number;
+  maxRateLimitRetries?: number | undefined;
   /** In-process retries of 5xx / timeouts / dropped connections, for repeatable calls. Default 2. */
-  maxServerErrorRetries?: number;
+  maxServerErrorRetries?: number | undefined;
   /** Reconciliation interval; false switches it off. Default 300. */
-  reconciliationIntervalSeconds?: number | false;
+  reconciliationIntervalSeconds?: number | false | undefined;
   /** Webhooks older (or newer) than this are refused. Default 300 (HubSpot's 5 minutes). */
-  webhookToleranceSeconds?: number;
+  webhookToleranceSeconds?: number | undefined;
   /** Region of phone numbers written without a country code. Default "US". */
-  defaultRegion?: CountryCode;
+  defaultRegion?: CountryCode | undefined;
   /** Route settings every route starts from (a route's `hubspot` block overrides them). */
-  defaults?: HubSpotRouteSettingsInput;
+  defaults?: HubSpotRouteSettingsInput | undefined;
   /**
    * The route whose settings govern work that comes with no route: HubSpot webhooks and the
    * reconciliation (HubSpot → Linq). The host passes its first HubSpot route whose `contacts` is
    * two-way or crm-to-linq, or null when none is (HubSpot → Linq is then off). Default: the defaults.
    */
-  inboundRoute?: RouteContext | null;
+  inboundRoute?: RouteContext | null | undefined;
   /** Every route using HubSpot, for `checkHealth` (mapped properties). */
-  routes?: readonly RouteContext[];
-  logger?: ConnectorLogger;
+  routes?: readonly RouteContext[] | undefined;
+  logger?: ConnectorLogger | undefined;
   /** Called after every HubSpot request attempt. */
-  onRequestComplete?: (info: HubSpotRequestInfo) => void;
+  onRequestComplete?: ((info: HubSpotRequestInfo) => void) | undefined;
   /** The clock (tests). */
-  now?: () => Date;
+  now?: (() => Date) | undefined;
 }
 
 /** The connector, plus the batch backfill the `linq-sync backfill hubspot` command can call. */
@@ -119,11 +119,21 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
   if (options === null || typeof options !== "object") {
     throw new ConfigurationError("createHubSpotConnector needs an options object");
   }
-  const { client: injected, logger, onRequestComplete, now: clock, defaults, inboundRoute, routes, ...scalars } =
-    options;
+  const {
+    client: injected,
+    logger,
+    onRequestComplete,
+    now: clock,
+    defaults,
+    inboundRoute,
+    routes,
+    ...scalars
+  } = options;
   const parsed = parseConnectorOptions(scalars as Record<string, unknown>);
   if (injected === undefined && parsed.accessToken === undefined) {
-    throw new ConfigurationError("Invalid HubSpot connector settings: accessToken is required (or pass client)");
+    throw new ConfigurationError(
+      "Invalid HubSpot connector settings: accessToken is required (or pass client)",
+    );
   }
   const defaultSettings = parseDefaultRouteSettings(defaults);
   const inboundSettings: HubSpotRouteSettings | undefined =
@@ -154,7 +164,8 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
   const services: ConnectorServices = {
     api,
     appId: parsed.appId,
-    phoneNumberOptions: parsed.defaultRegion === undefined ? {} : { defaultRegion: parsed.defaultRegion as CountryCode },
+    phoneNumberOptions:
+      parsed.defaultRegion === undefined ? {} : { defaultRegion: parsed.defaultRegion as CountryCode },
     now,
     logger,
   };
@@ -225,13 +236,18 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
 
     async handleJob(job: ConnectorJob, context: ConnectorContext): Promise<void> {
       if (job.type !== CONTACT_CHANGED_JOB) {
-        throw new UnexpectedResponseError(`The HubSpot connector has no job type ${JSON.stringify(job.type)}`, {
-          source: "internal",
-        });
+        throw new UnexpectedResponseError(
+          `The HubSpot connector has no job type ${JSON.stringify(job.type)}`,
+          {
+            source: "internal",
+          },
+        );
       }
       const payload = contactChangedPayloadSchema.safeParse(job.payload);
       if (!payload.success) {
-        throw new UnexpectedResponseError(`Invalid ${CONTACT_CHANGED_JOB} job payload`, { source: "internal" });
+        throw new UnexpectedResponseError(`Invalid ${CONTACT_CHANGED_JOB} job payload`, {
+          source: "internal",
+        });
       }
       const { objectId, events } = payload.data;
       if (events.length > 0 && events.every((event) => isOwnWrite(event, services.appId))) return;
@@ -239,11 +255,20 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
     },
 
     async checkHealth(context: ConnectorContext): Promise<HealthCheckResult[]> {
-      const all = [defaultSettings, ...(inboundSettings === undefined ? [] : [inboundSettings]), ...routeSettings];
+      const all = [
+        defaultSettings,
+        ...(inboundSettings === undefined ? [] : [inboundSettings]),
+        ...routeSettings,
+      ];
       if (context.route !== undefined) all.push(settingsFor(context));
       return checkHubSpotHealth(
         services,
-        { settings: all, clientSecret: parsed.clientSecret, appId: parsed.appId, webhookUrl: parsed.webhookUrl },
+        {
+          settings: all,
+          clientSecret: parsed.clientSecret,
+          appId: parsed.appId,
+          webhookUrl: parsed.webhookUrl,
+        },
         context,
       );
     },

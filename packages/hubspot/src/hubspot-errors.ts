@@ -67,6 +67,12 @@ export class HubSpotContactExistsError extends ConflictError {
   }
 }
 
+/**
+ * A create whose outcome is unknown (the connection dropped, a 5xx) happened a moment ago and search
+ * cannot see its result yet: retry later rather than risk a duplicate. Retryable, with `retryAfter`.
+ */
+export class HubSpotIndexLagError extends ServerError {}
+
 /** 429 with the policy HubSpot named. */
 export class HubSpotRateLimitError extends RateLimitError {
   readonly policy: HubSpotRateLimitPolicy | undefined;
@@ -74,7 +80,10 @@ export class HubSpotRateLimitError extends RateLimitError {
   readonly retryAfterGiven: boolean;
   constructor(
     message: string,
-    options: LinqConnectErrorOptions & { policy: HubSpotRateLimitPolicy | undefined; retryAfterGiven: boolean },
+    options: LinqConnectErrorOptions & {
+      policy: HubSpotRateLimitPolicy | undefined;
+      retryAfterGiven: boolean;
+    },
   ) {
     super(message, options);
     this.policy = options.policy;
@@ -134,7 +143,10 @@ function secondsUntilMidnightUtc(now: number): number {
 }
 
 /** How long to wait after a 429 of this policy when HubSpot sends no Retry-After (it normally does not). */
-export function defaultRetryAfterSeconds(policy: HubSpotRateLimitPolicy | undefined, now = Date.now()): number {
+export function defaultRetryAfterSeconds(
+  policy: HubSpotRateLimitPolicy | undefined,
+  now = Date.now(),
+): number {
   if (policy === "SECONDLY") return 1;
   if (policy === "DAILY") return secondsUntilMidnightUtc(now);
   return 10;
@@ -158,7 +170,8 @@ function requiredScopesOf(body: HubSpotErrorBody | undefined): string[] {
   for (const entry of body.errors) {
     if (!isRecord(entry) || !isRecord(entry.context)) continue;
     const required = entry.context.requiredGranularScopes ?? entry.context.requiredScopes;
-    if (Array.isArray(required)) for (const scope of required) if (typeof scope === "string") scopes.add(scope);
+    if (Array.isArray(required))
+      for (const scope of required) if (typeof scope === "string") scopes.add(scope);
   }
   return [...scopes];
 }
@@ -202,7 +215,11 @@ export function toHubSpotError(error: unknown, operation: string): LinqConnectEr
       typeof body?.message === "string"
         ? body.message
         : typeof candidate.body === "string" && candidate.body.trim() !== ""
-          ? candidate.body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 200)
+          ? candidate.body
+              .replace(/<[^>]*>/g, " ")
+              .replace(/\s+/g, " ")
+              .trim()
+              .slice(0, 200)
           : `HTTP ${status}`;
     const message = `HubSpot ${operation} failed (${status}): ${hubSpotMessage}`;
     const options: LinqConnectErrorOptions = {

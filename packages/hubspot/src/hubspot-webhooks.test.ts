@@ -1,6 +1,6 @@
 import type { ConnectorJobRequest, InboundRequest } from "@linq-connect/core";
 import { describe, expect, it } from "vitest";
-import { memoryLogger, MemoryMappingStore } from "./connector-harness.test-helpers.ts";
+import { MemoryMappingStore, memoryLogger } from "./connector-harness.test-helpers.ts";
 import { createHubSpotConnector } from "./hubspot-connector.ts";
 import { candidateUris, hubSpotSignatureV3, verifyHubSpotSignatureV3 } from "./hubspot-webhooks.ts";
 import { signHubSpotWebhookV3 } from "./testing/simulator-signature.ts";
@@ -85,13 +85,22 @@ describe("HubSpot webhooks (v3 signatures)", () => {
     const body = '[{"eventId":1}]';
     const encoded = "https://example.com/webhooks/hubspot?x=a%3Ab%2Cc";
     expect(hubSpotSignatureV3({ clientSecret, method: "post", uri: encoded, body, timestamp: "1" })).toBe(
-      signHubSpotWebhookV3({ clientSecret, method: "POST", uri: "https://example.com/webhooks/hubspot?x=a:b,c", body, timestamp: "1" }),
+      signHubSpotWebhookV3({
+        clientSecret,
+        method: "POST",
+        uri: "https://example.com/webhooks/hubspot?x=a:b,c",
+        body,
+        timestamp: "1",
+      }),
     );
   });
 
   it("accepts a valid request (URL rebuilt from X-Forwarded-*) and enqueues one job per contact", async () => {
     const { route, context, jobs } = connectorAndContext();
-    const body = JSON.stringify([event({ eventId: 5, objectId: 1001 }), event({ eventId: 6, objectId: 1002 })]);
+    const body = JSON.stringify([
+      event({ eventId: 5, objectId: 1001 }),
+      event({ eventId: 6, objectId: 1002 }),
+    ]);
     const answer = await route.handle(signedRequest(body), context);
     expect(answer.status).toBe(200);
     expect(jobs.map((job) => [job.type, job.orderingKey])).toEqual([
@@ -117,8 +126,14 @@ describe("HubSpot webhooks (v3 signatures)", () => {
       signedRequest(body, { uri: "https://sync.example.com/webhooks/other" }),
       signedRequest(body, { timestamp: now - 5 * 60_000 - 1 }),
       signedRequest(body, { timestamp: now + 6 * 60_000 }),
-      { ...signedRequest(body), headers: { ...signedRequest(body).headers, "x-hubspot-signature-v3": undefined } },
-      { ...signedRequest(body), headers: { ...signedRequest(body).headers, "x-hubspot-request-timestamp": "soon" } },
+      {
+        ...signedRequest(body),
+        headers: { ...signedRequest(body).headers, "x-hubspot-signature-v3": undefined },
+      },
+      {
+        ...signedRequest(body),
+        headers: { ...signedRequest(body).headers, "x-hubspot-request-timestamp": "soon" },
+      },
     ];
     for (const request of cases) {
       const answer = await route.handle(request, context);
@@ -126,9 +141,13 @@ describe("HubSpot webhooks (v3 signatures)", () => {
       expect(answer.body).toBe('{"error":"unauthorized"}');
     }
     expect(jobs).toHaveLength(0);
-    expect(logs.entries.filter((entry) => entry.message === "HubSpot webhook rejected: signature")).toHaveLength(7);
+    expect(
+      logs.entries.filter((entry) => entry.message === "HubSpot webhook rejected: signature"),
+    ).toHaveLength(7);
     // Just inside the 5 minutes: accepted.
-    expect((await route.handle(signedRequest(body, { timestamp: now - 5 * 60_000 + 1 }), context)).status).toBe(200);
+    expect(
+      (await route.handle(signedRequest(body, { timestamp: now - 5 * 60_000 + 1 }), context)).status,
+    ).toBe(200);
   });
 
   it("answers 400 to a signed body that is not a batch of events", async () => {
@@ -163,14 +182,20 @@ describe("HubSpot webhooks (v3 signatures)", () => {
   it("drops batches made only of our own writes (INTEGRATION, sourceId = app id) before enqueueing", async () => {
     const { route, context, jobs } = connectorAndContext({ appId: 54321 });
     const own = event({ changeSource: "INTEGRATION", sourceId: "54321" });
-    await route.handle(signedRequest(JSON.stringify([own, { ...own, eventId: 2, propertyName: "lastname" }])), context);
+    await route.handle(
+      signedRequest(JSON.stringify([own, { ...own, eventId: 2, propertyName: "lastname" }])),
+      context,
+    );
     expect(jobs).toHaveLength(0);
     await route.handle(signedRequest(JSON.stringify([own, event({ eventId: 3 })])), context);
     expect(jobs).toHaveLength(1);
   });
 
   it("refuses every webhook when no client secret is configured", async () => {
-    const connector = createHubSpotConnector({ accessToken: "pat-test", reconciliationIntervalSeconds: false });
+    const connector = createHubSpotConnector({
+      accessToken: "pat-test",
+      reconciliationIntervalSeconds: false,
+    });
     const route = connector.inboundRoutes?.[0];
     const { context } = connectorAndContext();
     const answer = await route?.handle(signedRequest(JSON.stringify([event({})])), context);
@@ -181,7 +206,9 @@ describe("HubSpot webhooks (v3 signatures)", () => {
     const body = JSON.stringify([event({})]);
     const request = signedRequest(body, { uri: "http://sync.example.com/webhooks/hubspot" });
     delete request.headers["x-forwarded-proto"];
-    expect(verifyHubSpotSignatureV3({ request, clientSecret, webhookUrl: undefined, toleranceSeconds: 300, now })).toEqual({
+    expect(
+      verifyHubSpotSignatureV3({ request, clientSecret, webhookUrl: undefined, toleranceSeconds: 300, now }),
+    ).toEqual({
       ok: true,
     });
   });

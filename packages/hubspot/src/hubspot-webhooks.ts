@@ -39,7 +39,10 @@ const DECODED: Record<string, string> = {
 };
 
 function signedUri(uri: string): string {
-  return uri.replace(/%(?:3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi, (match) => DECODED[match.toUpperCase()] ?? match);
+  return uri.replace(
+    /%(?:3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi,
+    (match) => DECODED[match.toUpperCase()] ?? match,
+  );
 }
 
 /** The v3 signature of a request (base64). */
@@ -67,7 +70,8 @@ export function candidateUris(request: InboundRequest, webhookUrl: string | unde
     const candidates = [webhookUrl];
     // The configured URL plus the query HubSpot added, when the configured one has none.
     const query = pathAndQuery.includes("?") ? pathAndQuery.slice(pathAndQuery.indexOf("?")) : "";
-    if (configured.search === "" && query !== "") candidates.push(`${configured.origin}${configured.pathname}${query}`);
+    if (configured.search === "" && query !== "")
+      candidates.push(`${configured.origin}${configured.pathname}${query}`);
     return candidates;
   }
   const first = (value: string | undefined) => value?.split(",")[0]?.trim();
@@ -89,13 +93,16 @@ export function verifyHubSpotSignatureV3(input: {
   const { request } = input;
   const signature = request.headers["x-hubspot-signature-v3"];
   const timestamp = request.headers["x-hubspot-request-timestamp"];
-  if (signature === undefined || signature === "") return { ok: false, reason: "no X-HubSpot-Signature-v3 header" };
+  if (signature === undefined || signature === "")
+    return { ok: false, reason: "no X-HubSpot-Signature-v3 header" };
   if (timestamp === undefined || !/^\d{1,15}$/.test(timestamp)) {
     return { ok: false, reason: "no valid X-HubSpot-Request-Timestamp header" };
   }
   const age = input.now - Number(timestamp);
-  if (age > input.toleranceSeconds * 1000) return { ok: false, reason: "the request is older than 5 minutes" };
-  if (age < -input.toleranceSeconds * 1000) return { ok: false, reason: "the request timestamp is in the future" };
+  if (age > input.toleranceSeconds * 1000)
+    return { ok: false, reason: "the request is older than 5 minutes" };
+  if (age < -input.toleranceSeconds * 1000)
+    return { ok: false, reason: "the request timestamp is in the future" };
   const given = Buffer.from(signature, "utf8");
   for (const uri of candidateUris(request, input.webhookUrl)) {
     const expected = Buffer.from(
@@ -167,7 +174,10 @@ export const contactChangedPayloadSchema = z.object({
 export type ContactChangedPayload = z.output<typeof contactChangedPayloadSchema>;
 
 /** Whether an event is a write this app made (HubSpot reports our API writes as changes too). */
-export function isOwnWrite(event: { changeSource?: string | undefined; sourceId?: string | undefined }, appId: string | undefined): boolean {
+export function isOwnWrite(
+  event: { changeSource?: string | undefined; sourceId?: string | undefined },
+  appId: string | undefined,
+): boolean {
   return appId !== undefined && event.changeSource === "INTEGRATION" && event.sourceId === appId;
 }
 
@@ -230,7 +240,9 @@ export async function handleHubSpotWebhook(
     left.occurredAt - right.occurredAt || Number(left.eventId) - Number(right.eventId);
   const ordered = [...groups.entries()]
     .map(([objectId, group]) => [objectId, [...group].sort(byOccurrence)] as const)
-    .sort(([, left], [, right]) => byOccurrence(left[0] as HubSpotWebhookEvent, right[0] as HubSpotWebhookEvent));
+    .sort(([, left], [, right]) =>
+      byOccurrence(left[0] as HubSpotWebhookEvent, right[0] as HubSpotWebhookEvent),
+    );
   let enqueued = 0;
   for (const [objectId, group] of ordered) {
     if (group.every((event) => isOwnWrite(event, options.appId))) {

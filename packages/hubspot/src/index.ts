@@ -1,6 +1,6 @@
 export {
-  type BackfillHubSpotOptions,
   BACKFILL_CURSOR,
+  type BackfillHubSpotOptions,
   backfillHubSpot,
   type HubSpotBackfillCounts,
   type HubSpotBackfillProgress,
@@ -30,9 +30,10 @@ export {
 } from "./hubspot-connector.ts";
 export {
   HubSpotContactExistsError,
+  HubSpotIndexLagError,
   HubSpotMissingScopesError,
-  type HubSpotRateLimitPolicy,
   HubSpotRateLimitError,
+  type HubSpotRateLimitPolicy,
   toHubSpotError,
 } from "./hubspot-errors.ts";
 export {

@@ -80,7 +80,10 @@ export class HubSpotRateLimiter {
   acquire(search: boolean, signal?: AbortSignal): Promise<number> {
     const turn = this.chain.then(() => this.waitForRoom(search, signal));
     // The next caller waits for this one's turn, whether it got room or was aborted.
-    this.chain = turn.catch(() => undefined);
+    this.chain = turn.then(
+      () => undefined,
+      () => undefined,
+    );
     return turn;
   }
 
@@ -164,7 +167,9 @@ export function sharedHubSpotRateLimiter(
   settings: HubSpotRateLimitSettings,
 ): HubSpotRateLimiter {
   const key = createHash("sha256")
-    .update(`${credentials.baseUrl ?? "https://api.hubapi.com"}\n${credentials.accessToken ?? "(injected client)"}`)
+    .update(
+      `${credentials.baseUrl ?? "https://api.hubapi.com"}\n${credentials.accessToken ?? "(injected client)"}`,
+    )
     .digest("hex");
   let limiter = shared.get(key);
   if (limiter === undefined) {

@@ -12,9 +12,9 @@
  */
 import { type ConnectorContext, isEchoOfLastSync } from "@linq-connect/core";
 import { type ConnectorServices, contactProperties, syncedFields } from "./connector-services.ts";
-import { linqContactFieldKinds, type LinqContactField } from "./field-mapping.ts";
-import { CONTACT_MAPPING, contactMetadata } from "./mappings.ts";
+import { type LinqContactField, linqContactFieldKinds } from "./field-mapping.ts";
 import { CONTACT_CHANGED_JOB } from "./hubspot-webhooks.ts";
+import { CONTACT_MAPPING, contactMetadata } from "./mappings.ts";
 import type { HubSpotRouteSettings } from "./settings.ts";
 
 export const RECONCILIATION_CURSOR = "hubspot:reconciliation";
@@ -69,7 +69,8 @@ export async function reconcileHubSpotContacts(
       const mapping = await context.store.findByExternalId(CONTACT_MAPPING, record.id);
       if (mapping !== undefined) {
         const current: Partial<Record<LinqContactField, string | null | undefined>> = {};
-        for (const field of fields) current[field] = record.properties[settings.fieldMapping[field] as string];
+        for (const field of fields)
+          current[field] = record.properties[settings.fieldMapping[field] as string];
         const echo = isEchoOfLastSync({
           fields,
           kinds: linqContactFieldKinds,

@@ -127,7 +127,9 @@ function describeIssues(error: z.ZodError, prefix: string): string {
 function parsePartial(input: unknown, where: string, prefix: string): HubSpotRouteSettingsInput {
   const result = partialRouteSettingsSchema.safeParse(input ?? {});
   if (!result.success) {
-    throw new ConfigurationError(`${where} has invalid HubSpot settings: ${describeIssues(result.error, prefix)}`);
+    throw new ConfigurationError(
+      `${where} has invalid HubSpot settings: ${describeIssues(result.error, prefix)}`,
+    );
   }
   return result.data;
 }
@@ -209,7 +211,10 @@ const connectorOptionsSchema = z.object({
     .union([z.number().int().positive(), z.string().regex(/^\d+$/)], { error: "expected the numeric app id" })
     .optional(),
   webhookUrl: z
-    .url({ error: "expected the public URL HubSpot posts webhooks to, e.g. https://sync.example.com/webhooks/hubspot" })
+    .url({
+      error:
+        "expected the public URL HubSpot posts webhooks to, e.g. https://sync.example.com/webhooks/hubspot",
+    })
     .optional(),
   rateLimit: z
     .strictObject({

@@ -20,7 +20,12 @@ import { Writable } from "node:stream";
 import { type ConnectorLogger, linqEventTypes } from "@linq-connect/core";
 import { type LinqSimulator, startLinqSimulator } from "@linq-connect/core/testing";
 import { createSlackConnector, mappingKinds } from "@linq-connect/slack";
-import { type SlackSimulator, type SlackSimulatorOptions, startSlackSimulator } from "@linq-connect/slack/testing";
+import {
+  type SlackRateLimitOptions,
+  type SlackSimulator,
+  type SlackSimulatorOptions,
+  startSlackSimulator,
+} from "@linq-connect/slack/testing";
 import { Agent, request } from "undici";
 import { type RunningApplication, startApplication } from "../application.ts";
 import { loadSettings } from "../config/environment.ts";
@@ -149,7 +154,7 @@ export interface SlackFlowOptions {
   /** One database per service instance (each instance gets its own handle, as a process would). */
   databases: readonly Database[];
   /** Extra Slack simulator options (rate limits, …). */
-  slack?: Partial<SlackSimulatorOptions>;
+  slack?: SlackSimulatorOptions;
 }
 
 export interface SlackFlow {
@@ -178,7 +183,7 @@ export interface SlackFlow {
  * time budget. conversations.history/replies stay at tier 3, as for an internal (customer-built) app:
  * the connector reads them only to reconcile after an ambiguous failure (a 500).
  */
-const fastSlackRateLimits: SlackSimulatorOptions["rateLimits"] = {
+const fastSlackRateLimits: SlackRateLimitOptions = {
   postMessagePerChannel: { perSecond: 50, burst: 50 },
   methods: {
     "conversations.replies": { perMinute: 50 },
@@ -233,7 +238,9 @@ export async function startSlackFlow(options: SlackFlowOptions): Promise<SlackFl
       const replicaLogger = logger.child({ replica: index });
       const connector = createSlackConnector({
         botToken: settings.slack.botToken ?? "",
-        ...(settings.slack.signingSecret === undefined ? {} : { signingSecret: settings.slack.signingSecret }),
+        ...(settings.slack.signingSecret === undefined
+          ? {}
+          : { signingSecret: settings.slack.signingSecret }),
         apiUrl: settings.slack.apiUrl,
         routes: routing.routes,
         pacing: { perChannelPerSecond: 50, perChannelBurst: 50 },

@@ -42,6 +42,29 @@ function threadsWith(flow: SlackFlow, channel: string, number: string): string[]
     .map((message) => message.ts);
 }
 
+/**
+ * Thread headers successfully posted for a conversation with `number`, deleted or not: a duplicate
+ * thread that was created and then removed again still counts.
+ */
+function headerPosts(flow: SlackFlow, channel: string, number: string): number {
+  return flow.slack.requests.filter(
+    (request) =>
+      request.method === "chat.postMessage" &&
+      request.ok === true &&
+      request.params.channel === channel &&
+      request.params.thread_ts === undefined &&
+      request.params.text === header(number),
+  ).length;
+}
+
+/** Exactly one thread for the conversation: one header ever posted, and it is the recorded thread. */
+async function expectOneThread(flow: SlackFlow, chatId: number, number: string): Promise<void> {
+  const thread = await flow.threadOf(chatId);
+  expect(thread?.channel).toBe(SUPPORT_CHANNEL);
+  expect(threadsWith(flow, SUPPORT_CHANNEL, number)).toEqual([thread?.ts]);
+  expect(headerPosts(flow, SUPPORT_CHANNEL, number)).toBe(1);
+}
+
 function linqTexts(flow: SlackFlow, chatId: number): string[] {
   return flow.linq.state.messages(chatId).map((message) => message.text);
 }
@@ -111,6 +134,13 @@ function isFromTheApp(flow: SlackFlow, event: DeliveredSlackEvent["event"]): boo
     event.message?.bot_id === flow.slack.botId
   );
 }
+
+/** Linq answering GET /chats/{id} slowly: thread creation (which reads the chat) takes a while. */
+const slowChatReadFault = {
+  match: { method: "GET", path: /^\/api\/partner\/v2\/chats\/\d+$/ },
+  kind: "latency",
+  latencyMs: 400,
+} as const;
 
 // ------------------------------------------------------------------------------------------------
 // Databases
@@ -187,13 +217,45 @@ function orderingScenarios(handle: { readonly flow: SlackFlow }, customerPrefix:
     );
     await flow.settle();
 
-    expect(threadsWith(flow, SUPPORT_CHANNEL, customer)).toHaveLength(1);
+    await expectOneThread(flow, chatId, customer);
     expect(await flow.threadTexts(chatId)).toEqual([
       header(customer),
       // In the order Linq has them.
       ...linqTexts(flow, chatId).map((text) => customerLine(customer, text)),
     ]);
     expect(linqTexts(flow, chatId).sort()).toEqual(["first, at once", "second, at once"]);
+  });
+
+  it("creates exactly one thread when a new chat's first text and a call from the customer are handled at once", async () => {
+    const { flow } = handle;
+    const customer = `${customerPrefix}04`;
+    // A call is ordered by caller, a text by chat: the two jobs run side by side and both need the
+    // chat's thread (the call is posted into it). A slow Linq API (reading the chat for the header)
+    // keeps the first job inside thread creation until the second one arrives.
+    const slowChatReads = flow.linq.faults.inject(slowChatReadFault);
+    let chatId: number;
+    try {
+      const [{ chat }] = await Promise.all([
+        flow.linq.inbound.text({ from: customer, text: "calling you now" }),
+        flow.linq.inbound.call({ from: customer, durationSeconds: 42, recording: null }),
+      ]);
+      chatId = chat.id;
+      await flow.waitFor(
+        async () => (await flow.threadTexts(chatId)).length >= 3,
+        "the thread with the text and the call",
+      );
+      await flow.settle();
+    } finally {
+      slowChatReads.remove();
+    }
+    expect(slowChatReads.hits).toBeGreaterThanOrEqual(1);
+
+    await expectOneThread(flow, chatId, customer);
+    const texts = await flow.threadTexts(chatId);
+    expect(texts[0]).toBe(header(customer));
+    expect(texts).toHaveLength(3);
+    expect(texts).toContain(customerLine(customer, "calling you now"));
+    expect(texts.filter((text) => text.startsWith(`Inbound call from ${display(customer)}`))).toHaveLength(1);
   });
 
   it("posts a burst of 50 texts in one chat once each, in order", async () => {
@@ -209,9 +271,8 @@ function orderingScenarios(handle: { readonly flow: SlackFlow }, customerPrefix:
     );
     await flow.settle();
 
+    await expectOneThread(flow, chatId, customer);
     const thread = await flow.threadOf(chatId);
-    expect(thread?.channel).toBe(SUPPORT_CHANNEL);
-    expect(threadsWith(flow, SUPPORT_CHANNEL, customer)).toEqual([thread?.ts]);
     expect(await flow.threadTexts(chatId)).toEqual([
       header(customer),
       ...texts.map((text) => customerLine(customer, text)),
@@ -231,6 +292,7 @@ function orderingScenarios(handle: { readonly flow: SlackFlow }, customerPrefix:
       times: 5,
     });
     const failed = flow.slack.faults.inject({ match: postMessage, kind: "server-error", times: 5 });
+    const firstRequest = flow.slack.requests.length;
     try {
       const texts = Array.from({ length: 10 }, (_, index) => `during the outage ${index + 1}`);
       let chatId = 0;
@@ -244,13 +306,31 @@ function orderingScenarios(handle: { readonly flow: SlackFlow }, customerPrefix:
 
       expect(rateLimited.hits).toBe(5);
       expect(failed.hits).toBe(5);
-      expect(threadsWith(flow, SUPPORT_CHANNEL, customer)).toHaveLength(1);
+      await expectOneThread(flow, chatId, customer);
       expect(await flow.threadTexts(chatId)).toEqual([
         header(customer),
         ...texts.map((text) => customerLine(customer, text)),
       ]);
       const thread = await flow.threadOf(chatId);
       expect(postsInto(flow, SUPPORT_CHANNEL, thread?.ts ?? "")).toBe(10);
+
+      const requests = flow.slack.requests.slice(firstRequest);
+      const posts = requests.filter((request) => request.method === "chat.postMessage");
+      // Retry-After honoured: after each 429 the next post waited at least the second Slack asked for.
+      for (const [index, post] of posts.entries()) {
+        if (post.fault !== "rate-limit") continue;
+        const next = posts[index + 1];
+        expect(next).toBeDefined();
+        expect(Date.parse(next?.at ?? "") - Date.parse(post.at)).toBeGreaterThanOrEqual(900);
+      }
+      // A 500 may hide a post Slack made: before posting again the connector looked for it.
+      expect(
+        requests.some(
+          (request) =>
+            (request.method === "conversations.replies" || request.method === "conversations.history") &&
+            request.params.channel === SUPPORT_CHANNEL,
+        ),
+      ).toBe(true);
       const [replica] = flow.replicas;
       expect(await replica?.deadLetters.count({ connector: "slack" })).toBe(0);
       // No post was left half-done (an attempt marker waiting for reconciliation).
@@ -279,8 +359,7 @@ describe("the Slack flow through the sync-service on PGlite", () => {
     await flow.settle();
     const thread = await flow.threadOf(chat.id);
     if (thread === undefined) throw new Error("no thread recorded for the chat");
-    expect(thread.channel).toBe(SUPPORT_CHANNEL);
-    expect(threadsWith(flow, SUPPORT_CHANNEL, customer)).toEqual([thread.ts]);
+    await expectOneThread(flow, chat.id, customer);
     expect(await flow.threadTexts(chat.id)).toEqual([
       header(customer),
       customerLine(customer, "Hi! Is my order ready?"),
@@ -405,9 +484,18 @@ describe("the Slack flow through the sync-service on PGlite", () => {
       (delivery) =>
         isFromTheApp(flow, delivery.event) &&
         (delivery.event.channel === thread.channel || delivery.event.item?.channel === thread.channel) &&
-        [delivery.event.ts, delivery.event.thread_ts, delivery.event.item?.ts, delivery.event.message?.thread_ts]
+        [
+          delivery.event.ts,
+          delivery.event.thread_ts,
+          delivery.event.item?.ts,
+          delivery.event.message?.thread_ts,
+        ]
           .filter((ts) => ts !== undefined)
-          .some((ts) => ts === thread.ts || flow.slack.state.thread(thread.channel, thread.ts).some((reply) => reply.ts === ts)),
+          .some(
+            (ts) =>
+              ts === thread.ts ||
+              flow.slack.state.thread(thread.channel, thread.ts).some((reply) => reply.ts === ts),
+          ),
     );
     const kinds = new Set(ownEvents.map((delivery) => delivery.event.subtype ?? delivery.event.type));
     // The service received the app's own posts (header, mirrored text, notice), its header edit and
@@ -420,7 +508,8 @@ describe("the Slack flow through the sync-service on PGlite", () => {
     expect(linqTexts(flow, chat.id)).toEqual(["Loop check"]);
     expect(
       linqWrites(flow).filter(
-        (write) => write.path.includes(`/chats/${chat.id}/`) || write.path.includes(`/chat_messages/${message.id}/`),
+        (write) =>
+          write.path.includes(`/chats/${chat.id}/`) || write.path.includes(`/chat_messages/${message.id}/`),
       ),
     ).toEqual([]);
   });
@@ -445,7 +534,8 @@ describe("the Slack flow through the sync-service on PGlite", () => {
     if (chat === undefined) throw new Error("no chat");
     await flow.waitFor(async () => (await flow.threadOf(chat.id)) !== undefined, "the new thread");
     await flow.waitFor(
-      () => result.responses.some((response) => JSON.stringify(response.body).includes(`Sent to ${customer}`)),
+      () =>
+        result.responses.some((response) => JSON.stringify(response.body).includes(`Sent to ${customer}`)),
       "the command's confirmation",
     );
     await flow.settle();
@@ -454,9 +544,7 @@ describe("the Slack flow through the sync-service on PGlite", () => {
     expect(flow.linq.state.messages(chat.id).map((message) => [message.text, message.sent_from])).toEqual([
       ["Hello", SUPPORT_NUMBER],
     ]);
-    const thread = await flow.threadOf(chat.id);
-    expect(thread?.channel).toBe(SUPPORT_CHANNEL);
-    expect(threadsWith(flow, SUPPORT_CHANNEL, customer)).toEqual([thread?.ts]);
+    await expectOneThread(flow, chat.id, customer);
     const texts = await flow.threadTexts(chat.id);
     expect(texts[0]).toBe(header(customer));
     expect(texts).toContain(`:rocket: <@${AGENT}> started this conversation from Slack`);
@@ -479,9 +567,13 @@ describe("the Slack flow through the sync-service on PGlite", () => {
         flow.linq.webhooks.deliveries.find(
           (delivery) =>
             delivery.eventType === "message.received" &&
-            String((JSON.parse(delivery.body) as { data?: { chat_id?: unknown } }).data?.chat_id) === String(chat.id),
+            String((JSON.parse(delivery.body) as { data?: { chat_id?: unknown } }).data?.chat_id) ===
+              String(chat.id),
         )?.eventId;
-      await flow.waitFor(async () => (await replica.deadLetters.count({ connector: "slack" })) > 0, "a dead letter");
+      await flow.waitFor(
+        async () => (await replica.deadLetters.count({ connector: "slack" })) > 0,
+        "a dead letter",
+      );
       await flow.settle();
       const attemptsBefore = flow.slack.requests.filter(
         (request) => request.method === "chat.postMessage" && request.params.channel === CLOSED_CHANNEL,
@@ -490,10 +582,11 @@ describe("the Slack flow through the sync-service on PGlite", () => {
       const deadLetters = await replica.deadLetters.list({ connector: "slack", limit: 10 });
       expect(deadLetters).toHaveLength(1);
       const [dead] = deadLetters;
-      expect(dead?.jobKind).toBe("linq-event");
-      expect((dead?.payload as { eventId?: unknown }).eventId).toBe(eventIdOfChat());
-      expect(dead?.attempts).toBe(1);
-      const error = dead?.error as {
+      if (dead === undefined) throw new Error("no dead letter");
+      expect(dead.jobKind).toBe("linq-event");
+      expect((dead.payload as { eventId?: unknown }).eventId).toBe(eventIdOfChat());
+      expect(dead.attempts).toBe(1);
+      const error = dead.error as {
         name?: string;
         code?: string;
         slackError?: string;
@@ -545,33 +638,51 @@ describe("the Slack flow through two replicas of the sync-service on one Postgre
     const proxy = flow.proxy;
     if (proxy === undefined) throw new Error("no proxy in front of the replicas");
     const customers = ["+15552040001", "+15552040002", "+15552040003", "+15552040004"];
-    // Every chat's first two texts at once, all chats at once.
+    // Every chat's first two texts and a call at once, all chats at once, while Linq is slow to
+    // answer the chat reads of thread creation (so that the chat's jobs meet inside it).
+    const slowChatReads = flow.linq.faults.inject(slowChatReadFault);
     const sent = await Promise.all(
       customers.flatMap((customer) => [
         flow.linq.inbound.text({ from: customer, text: `${customer} first` }),
         flow.linq.inbound.text({ from: customer, text: `${customer} second` }),
       ]),
     );
-    const chatIds = [...new Set(sent.map((result) => result.chat.id))];
-    expect(chatIds).toHaveLength(customers.length);
+    await Promise.all(
+      customers.map((customer) =>
+        flow.linq.inbound.call({ from: customer, durationSeconds: 30, recording: null }),
+      ),
+    );
+    const chatIds = customers.map(
+      (customer) =>
+        sent.find((result) => result.chat.chat_handles.some((handle) => handle.phone_number === customer))
+          ?.chat.id ?? 0,
+    );
+    expect(new Set(chatIds).size).toBe(customers.length);
     await flow.waitFor(
       async () => {
-        for (const chatId of chatIds) if ((await flow.threadTexts(chatId)).length < 3) return false;
+        for (const chatId of chatIds) if ((await flow.threadTexts(chatId)).length < 4) return false;
         return true;
       },
-      "every chat's thread with both messages",
+      "every chat's thread with both messages and the call",
       20_000,
     );
     await flow.settle();
+    slowChatReads.remove();
+    expect(slowChatReads.hits).toBeGreaterThanOrEqual(customers.length);
 
     const webhookReplicas = new Set(
-      proxy.forwarded.filter((request) => request.path === "/webhooks/linq").map((request) => request.replica),
+      proxy.forwarded
+        .filter((request) => request.path === "/webhooks/linq")
+        .map((request) => request.replica),
     );
     expect(webhookReplicas).toEqual(new Set([0, 1]));
     for (const [index, customer] of customers.entries()) {
       const chatId = chatIds[index] ?? 0;
-      expect(threadsWith(flow, SUPPORT_CHANNEL, customer)).toHaveLength(1);
-      expect(await flow.threadTexts(chatId)).toEqual([
+      await expectOneThread(flow, chatId, customer);
+      const texts = await flow.threadTexts(chatId);
+      const isCall = (text: string) => text.startsWith(`Inbound call from ${display(customer)}`);
+      expect(texts.filter(isCall)).toHaveLength(1);
+      expect(texts.filter((text) => !isCall(text))).toEqual([
         header(customer),
         ...linqTexts(flow, chatId).map((text) => customerLine(customer, text)),
       ]);
@@ -583,7 +694,12 @@ describe("the Slack flow through two replicas of the sync-service on one Postgre
       const thread = await flow.threadOf(chatId);
       if (thread === undefined) throw new Error(`no thread for chat ${chatId}`);
       const text = `Answer for chat ${chatId}`;
-      const reply = await flow.slack.users.post({ user: AGENT, channel: thread.channel, threadTs: thread.ts, text });
+      const reply = await flow.slack.users.post({
+        user: AGENT,
+        channel: thread.channel,
+        threadTs: thread.ts,
+        text,
+      });
       replies.push({ chatId, ts: reply.ts, text, channel: thread.channel });
     }
     await flow.waitFor(

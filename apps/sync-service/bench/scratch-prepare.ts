@@ -1,0 +1,15 @@
+import { PGlite } from "@electric-sql/pglite";
+const pg = await PGlite.create();
+await pg.exec("CREATE TABLE t (a text, b int)");
+await pg.query("PREPARE ins AS INSERT INTO t (a, b) SELECT $1, $2 RETURNING a, b");
+console.log((await pg.query("EXECUTE ins($1, $2)", ["x", 5])).rows);
+console.log((await pg.query("EXECUTE ins($1, $2)", ["y", "6"])).rows);
+await pg.exec("BEGIN");
+await pg.query("PREPARE inner_stmt AS SELECT 1 AS one");
+await pg.exec("ROLLBACK");
+console.log((await pg.query("SELECT name FROM pg_prepared_statements")).rows);
+await pg.query("PREPARE j AS SELECT x.id, x.n FROM json_to_recordset($1::text::json) AS x (id uuid, n integer)");
+console.log((await pg.query("EXECUTE j($1)", [JSON.stringify([{ id: "3cbcff2a-2ae5-400a-a572-fe2604284a38", n: 3 }])])).rows);
+await pg.transaction(async (tx) => { console.log((await tx.query("EXECUTE ins($1, $2)", ["z", 7])).rows); });
+await pg.query("PREPARE u AS UPDATE t SET b = b + 1 WHERE a = $1");
+console.log(await pg.query("EXECUTE u($1)", ["x"]));
