@@ -480,23 +480,16 @@ describe("the Slack flow through the sync-service on PGlite", () => {
     );
     await flow.settle();
 
-    const ownEvents = deliveredEvents(flow).filter(
-      (delivery) =>
-        isFromTheApp(flow, delivery.event) &&
-        (delivery.event.channel === thread.channel || delivery.event.item?.channel === thread.channel) &&
-        [
-          delivery.event.ts,
-          delivery.event.thread_ts,
-          delivery.event.item?.ts,
-          delivery.event.message?.thread_ts,
-        ]
-          .filter((ts) => ts !== undefined)
-          .some(
-            (ts) =>
-              ts === thread.ts ||
-              flow.slack.state.thread(thread.channel, thread.ts).some((reply) => reply.ts === ts),
-          ),
+    // The parent and every reply of the thread.
+    const threadMessages = new Set(
+      flow.slack.state.thread(thread.channel, thread.ts).map((reply) => reply.ts),
     );
+    const ownEvents = deliveredEvents(flow).filter(({ event }) => {
+      if (!isFromTheApp(flow, event)) return false;
+      if ((event.channel ?? event.item?.channel) !== thread.channel) return false;
+      const about = [event.ts, event.thread_ts, event.item?.ts, event.message?.ts, event.message?.thread_ts];
+      return about.some((ts) => ts !== undefined && threadMessages.has(ts));
+    });
     const kinds = new Set(ownEvents.map((delivery) => delivery.event.subtype ?? delivery.event.type));
     // The service received the app's own posts (header, mirrored text, notice), its header edit and
     // its reaction as events, and acknowledged each…
