@@ -2,14 +2,28 @@
  * `linq-sync backfill <connector> --since <date> [--until <date>] [--messages] [--contacts] [--restart] [--wait]`
  *
  * Replays Linq history (see src/backfill/run-backfill.ts) for one configured connector. It only
- * enqueues: the service's workers do the connector's work.
+ * enqueues: the service's workers do the connector's work. A connector with a batch backfill of its own
+ * (HubSpot: `connector.backfill(...)`, batch endpoints) runs it here instead, in this process, when it
+ * can do exactly what was asked (see src/backfill/connector-backfill.ts).
  * - With PostgreSQL (DATABASE_URL), run it while `linq-sync serve` runs; `--wait` follows the jobs.
  * - With the embedded database, only one process may open it: stop the service, run the backfill, start
  *   the service, which then processes the queued events.
  * Progress goes to stderr (a bar on a terminal, a line every 10 s otherwise), the summary to stdout.
  * Ctrl-C stops after the current chat; the same command resumes.
  */
-import { ConfigurationError } from "@linq-connect/core";
+import { ConfigurationError, type ConnectorV1, type LinqClient } from "@linq-connect/core";
+import type { Logger } from "pino";
+import {
+  batchBackfillObstacle,
+  batchBackfillRoute,
+  type ConnectorBackfill,
+  type ConnectorBackfillProgress,
+  connectorBackfillOf,
+  connectorBackfillProgressSchema,
+  connectorProgressSnapshot,
+  formatConnectorBackfillSummary,
+  parseConnectorBackfillSummary,
+} from "../backfill/connector-backfill.ts";
 import {
   type BackfillProgress,
   type BackfillSummary,
@@ -17,10 +31,11 @@ import {
   runBackfill,
 } from "../backfill/run-backfill.ts";
 import { waitForBackfillJobs } from "../backfill/wait-for-jobs.ts";
-import { loadSettings } from "../config/environment.ts";
-import { loadRoutingConfig } from "../config/routing.ts";
+import { loadSettings, type ServiceSettings } from "../config/environment.ts";
+import { loadRoutingConfig, type RoutingConfig } from "../config/routing.ts";
 import { createBackfillProgressStore } from "../store/backfill-progress.ts";
 import { createEventStore } from "../store/event-store.ts";
+import { createMappingStore } from "../store/mapping-store.ts";
 import { createProgressBar, formatElapsed, type ProgressSnapshot } from "../terminal/progress-bar.ts";
 import {
   type CommandContext,
@@ -134,9 +149,32 @@ export async function runBackfillCommand(
   const connectors = await context.createConnectors(settings, { routing, logger });
   try {
     const byName = new Map(connectors.map((connector) => [connector.name, connector]));
-    requireConnector(byName, connectorName);
+    const target = requireConnector(byName, connectorName);
     const linq = commandLinqClient(settings, "`linq-sync backfill`");
     try {
+      const batchBackfill = connectorBackfillOf(target);
+      if (batchBackfill !== undefined) {
+        const obstacle = batchBackfillObstacle(routing, connectorName, { messages, until });
+        if (obstacle === undefined) {
+          return await runConnectorBackfill(context, {
+            connector: target,
+            backfill: batchBackfill,
+            settings,
+            routing,
+            logger,
+            linq,
+            since,
+            contacts,
+            messages,
+            restart: options.restart === true,
+            progressIntervalMs: options.progressIntervalMs,
+          });
+        }
+        printError(
+          context,
+          `The ${connectorName} connector's batch backfill is not used (${obstacle}): replaying the history through the queue instead.`,
+        );
+      }
       const opened = await openCommandDatabase(context, settings, { mustExist: false, logger });
       try {
         const queue = await startCommandQueue(opened.database, settings, logger);
@@ -249,5 +287,74 @@ export async function runBackfillCommand(
     }
   } finally {
     for (const connector of connectors) await connector.close?.().catch(() => undefined);
+  }
+}
+
+interface ConnectorBackfillRun {
+  connector: ConnectorV1;
+  backfill: ConnectorBackfill;
+  settings: ServiceSettings;
+  routing: RoutingConfig;
+  logger: Logger;
+  linq: LinqClient;
+  since: Date;
+  contacts: boolean;
+  messages: boolean;
+  restart: boolean;
+  progressIntervalMs: number | undefined;
+}
+
+/**
+ * The connector's own batch backfill, in this process: it writes to the platform itself and keeps its
+ * progress in the service's database (mappings and its cursor), so the same command resumes it.
+ */
+async function runConnectorBackfill(context: CommandContext, run: ConnectorBackfillRun): Promise<number> {
+  const name = run.connector.name;
+  const opened = await openCommandDatabase(context, run.settings, { mustExist: false, logger: run.logger });
+  try {
+    const bar = createProgressBar({
+      stream: context.stderr,
+      label: `backfill ${name}`,
+      ...(run.progressIntervalMs === undefined ? {} : { lineIntervalMs: run.progressIntervalMs }),
+    });
+    let last: ConnectorBackfillProgress | undefined;
+    const finish = () => bar.finish(last === undefined ? undefined : connectorProgressSnapshot(last));
+    let result: unknown;
+    try {
+      result = await run.backfill({
+        linq: run.linq,
+        store: createMappingStore(opened.database),
+        since: run.since,
+        contacts: run.contacts,
+        messages: run.messages,
+        restart: run.restart,
+        route: batchBackfillRoute(run.routing, name),
+        onProgress: (progress) => {
+          const parsed = connectorBackfillProgressSchema.safeParse(progress);
+          if (!parsed.success) return;
+          last = parsed.data;
+          bar.update(connectorProgressSnapshot(parsed.data));
+        },
+        signal: context.signal,
+      });
+    } catch (error) {
+      finish();
+      if (!(error instanceof ConfigurationError)) {
+        printError(
+          context,
+          "The backfill stopped; what it finished is saved: run the same command again to resume.",
+        );
+      }
+      throw error;
+    }
+    finish();
+    const summary = parseConnectorBackfillSummary(name, result);
+    printLine(
+      context,
+      formatConnectorBackfillSummary(name, summary, { contacts: run.contacts, messages: run.messages }),
+    );
+    return summary.status === "completed" ? 0 : 1;
+  } finally {
+    await opened.close();
   }
 }

@@ -4,14 +4,20 @@
  * for the target connector), so a connector is configured the same way everywhere.
  *
  * A connector is created when a route uses it; its credentials must then be set (the routing check
- * `routingCredentialProblems` refuses to start otherwise). The HubSpot and Salesforce connectors join
- * with their own issues.
+ * `routingCredentialProblems` refuses to start otherwise). The Salesforce connector joins with its own
+ * issue.
  */
 import { ConfigurationError, type ConnectorLogger, type ConnectorV1 } from "@linq-connect/core";
+import {
+  createHubSpotConnector,
+  type HubSpotConnector,
+  validateHubSpotRouteSettings,
+} from "@linq-connect/hubspot";
 import { createSlackConnector } from "@linq-connect/slack";
 import type { Logger } from "pino";
 import type { ServiceSettings } from "../config/environment.ts";
 import type { RoutingConfig } from "../config/routing.ts";
+import { routeContextFor } from "../routing/router.ts";
 
 export interface ConnectorFactoryOptions {
   routing: RoutingConfig;
@@ -55,5 +61,44 @@ export const createConnectors: CreateConnectors = async (settings, options) => {
       }),
     );
   }
+  if (options.routing.routes.some((route) => route.crm === "hubspot")) {
+    connectors.push(createHubSpotConnectorFor(settings, options));
+  }
   return connectors;
 };
+
+/**
+ * The HubSpot connector of the routes with `crm: hubspot`, from the HUBSPOT_* settings. Every such
+ * route's `hubspot` block is validated first (a ConfigurationError naming the route). HubSpot webhooks
+ * and the reconciliation carry no route: they follow the first HubSpot route that takes contacts from
+ * HubSpot (`contacts: two-way` or `crm-to-linq`), and are off when none does.
+ *
+ * @throws ConfigurationError when HUBSPOT_ACCESS_TOKEN is not set or a route's HubSpot settings are invalid.
+ */
+export function createHubSpotConnectorFor(
+  settings: ServiceSettings,
+  options: ConnectorFactoryOptions,
+): HubSpotConnector {
+  const accessToken = settings.hubspot.accessToken;
+  if (accessToken === undefined) {
+    throw new ConfigurationError("A route uses HubSpot (crm: hubspot) but HUBSPOT_ACCESS_TOKEN is not set");
+  }
+  const hubSpotRoutes = options.routing.routes.filter((route) => route.crm === "hubspot");
+  const routes = hubSpotRoutes.map((route) => routeContextFor(route, "hubspot"));
+  // Throws a ConfigurationError naming the route and the setting.
+  for (const route of routes) validateHubSpotRouteSettings(route);
+  const inbound = hubSpotRoutes.find(
+    (route) => route.contacts === "two-way" || route.contacts === "crm-to-linq",
+  );
+  return createHubSpotConnector({
+    accessToken,
+    clientSecret: settings.hubspot.clientSecret,
+    baseUrl: settings.hubspot.baseUrl,
+    appId: settings.hubspot.appId,
+    webhookUrl: settings.hubspot.webhookUrl,
+    inboundRoute: inbound === undefined ? null : routeContextFor(inbound, "hubspot"),
+    routes,
+    logger: options.logger.child({ connector: "hubspot" }) as unknown as ConnectorLogger,
+    onRequestComplete: (info) => options.recordUpstream?.("hubspot", info.status),
+  });
+}

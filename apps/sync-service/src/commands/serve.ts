@@ -30,7 +30,6 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const print = options.print ?? ((text: string) => process.stdout.write(text));
   logger.info({ settings: settingsSummary(settings) }, "starting linq-sync");
   const routing = await loadRoutingConfig({ settings });
-  for (const warning of routing.warnings) logger.warn({ warning }, "routing configuration");
 
   if (settings.mode === "sandbox") {
     const sandbox = await startSandbox({
@@ -39,10 +38,12 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       logger,
       ...(options.connectors === undefined ? {} : { connectors: options.connectors }),
     });
+    for (const warning of sandbox.application.routing.warnings) logger.warn({ warning }, "routing configuration");
     print(sandboxWalkthrough(sandbox));
     return { url: sandbox.application.url, stop: () => sandbox.stop() };
   }
 
+  for (const warning of routing.warnings) logger.warn({ warning }, "routing configuration");
   const problems = routingCredentialProblems(routing, settings);
   if (problems.length > 0) {
     throw new ConfigurationError(

@@ -66,7 +66,13 @@ describe("loadSettings defaults", () => {
         apiUrl: "https://slack.com/api/",
         defaultChannel: undefined,
       },
-      hubspot: { accessToken: undefined, clientSecret: undefined, baseUrl: "https://api.hubapi.com" },
+      hubspot: {
+        accessToken: undefined,
+        clientSecret: undefined,
+        baseUrl: "https://api.hubapi.com",
+        appId: undefined,
+        webhookUrl: undefined,
+      },
       salesforce: {
         instanceUrl: undefined,
         loginUrl: "https://login.salesforce.com",
@@ -80,6 +86,7 @@ describe("loadSettings defaults", () => {
         pollIntervalSeconds: 60,
       },
       crmProvider: "none",
+      crmProviderIsExplicit: false,
       queue: { concurrency: 4, retryLimit: 8, retryDelaySeconds: 2 },
       shutdownTimeoutSeconds: 20,
     });
@@ -120,6 +127,8 @@ describe("loadSettings defaults", () => {
       HUBSPOT_ACCESS_TOKEN: "pat-na1-1",
       HUBSPOT_CLIENT_SECRET: "hs-secret",
       HUBSPOT_BASE_URL: "http://127.0.0.1:4020",
+      HUBSPOT_APP_ID: " 1234567 ",
+      HUBSPOT_WEBHOOK_URL: "https://hooks.example.com/hubspot",
       SALESFORCE_INSTANCE_URL: "https://acme.my.salesforce.com",
       SALESFORCE_LOGIN_URL: "https://test.salesforce.com",
       SALESFORCE_ACCESS_TOKEN: "00D!token",
@@ -154,6 +163,8 @@ describe("loadSettings defaults", () => {
       accessToken: "pat-na1-1",
       clientSecret: "hs-secret",
       baseUrl: "http://127.0.0.1:4020",
+      appId: "1234567",
+      webhookUrl: "https://hooks.example.com/hubspot",
     });
     expect(settings.salesforce).toMatchObject({
       instanceUrl: "https://acme.my.salesforce.com",
@@ -165,6 +176,7 @@ describe("loadSettings defaults", () => {
       pollIntervalSeconds: 30,
     });
     expect(settings.crmProvider).toBe("hubspot");
+    expect(settings.crmProviderIsExplicit).toBe(true);
     expect(settings.queue).toEqual({ concurrency: 16, retryLimit: 0, retryDelaySeconds: 5 });
     expect(settings.shutdownTimeoutSeconds).toBe(45);
   });
@@ -224,6 +236,25 @@ describe("loadSettings validation", () => {
       'expected one of hubspot | salesforce | none (did you mean "hubspot"?), got "hubspt"',
     );
     expect(problemOf(error, "JOB_CONCURRENCY")).toBe('expected a whole number from 1 to 1000, got "0"');
+  });
+
+  it("defaults the HubSpot webhook URL to PUBLIC_URL/webhooks/hubspot and checks the app id", () => {
+    expect(loadSettings({ PUBLIC_URL: "https://sync.example.com/" }).hubspot.webhookUrl).toBe(
+      "https://sync.example.com/webhooks/hubspot",
+    );
+    expect(
+      loadSettings({
+        PUBLIC_URL: "https://sync.example.com",
+        HUBSPOT_WEBHOOK_URL: "https://proxy.example.com/hs",
+      }).hubspot.webhookUrl,
+    ).toBe("https://proxy.example.com/hs");
+    expect(loadSettings({}).hubspot.webhookUrl).toBeUndefined();
+    expect(problemOf(settingsError({ HUBSPOT_APP_ID: "my-app" }), "HUBSPOT_APP_ID")).toBe(
+      'expected the numeric id of a HubSpot app, got "my-app"',
+    );
+    expect(
+      problemOf(settingsError({ HUBSPOT_WEBHOOK_URL: "/webhooks/hubspot" }), "HUBSPOT_WEBHOOK_URL"),
+    ).toMatch(/^expected an http:\/\/ or https:\/\/ URL/);
   });
 
   it("validates every base URL as http(s)", () => {
@@ -393,7 +424,7 @@ describe("settingsSummary", () => {
       database: { embedded: false, url: "postgres://linq@db:5432/linq" },
       linq: { apiTokenConfigured: true, webhookSecretConfigured: true, previousWebhookSecretCount: 1 },
       slack: { botTokenConfigured: true, signingSecretConfigured: true, appTokenConfigured: true },
-      hubspot: { accessTokenConfigured: true, clientSecretConfigured: true },
+      hubspot: { accessTokenConfigured: true, clientSecretConfigured: true, appId: undefined },
       salesforce: {
         accessTokenConfigured: true,
         refreshTokenConfigured: true,

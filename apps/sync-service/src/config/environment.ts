@@ -87,6 +87,10 @@ export interface ServiceSettings {
     accessToken: string | undefined;
     clientSecret: string | undefined;
     baseUrl: string;
+    /** Our HubSpot app's id: webhook events of our own writes carry it as their `sourceId`. */
+    appId: string | undefined;
+    /** The webhook target URL configured in the HubSpot app (the URI HubSpot signs); default PUBLIC_URL/webhooks/hubspot. */
+    webhookUrl: string | undefined;
   };
   salesforce: {
     instanceUrl: string | undefined;
@@ -105,6 +109,8 @@ export interface ServiceSettings {
   };
   /** The CRM of the default route when there is no routing file. */
   crmProvider: CrmProvider;
+  /** Whether CRM_PROVIDER set it (the sandbox picks HubSpot when it is unset). */
+  crmProviderIsExplicit: boolean;
   queue: {
     /** Jobs run at once per connector queue (and process). */
     concurrency: number;
@@ -259,6 +265,19 @@ const entries: readonly EnvironmentVariableEntry[] = [
     description: "HubSpot API base URL (a simulator).",
   },
   {
+    name: "HUBSPOT_APP_ID",
+    group: "hubspot",
+    description:
+      "HubSpot app id: webhook events of the service's own writes are recognised by it at once (without it, by their values).",
+  },
+  {
+    name: "HUBSPOT_WEBHOOK_URL",
+    group: "hubspot",
+    default: "PUBLIC_URL/webhooks/hubspot",
+    description:
+      "The webhook target URL set in the HubSpot app, which HubSpot signs. Unset without PUBLIC_URL: rebuilt from each request.",
+  },
+  {
     name: "SALESFORCE_INSTANCE_URL",
     group: "salesforce",
     description: "Your org's URL (https://yourorg.my.salesforce.com); required with an access token alone.",
@@ -315,7 +334,8 @@ const entries: readonly EnvironmentVariableEntry[] = [
     name: "CRM_PROVIDER",
     group: "routing",
     default: "none",
-    description: "CRM of the default route when there is no routing file: hubspot, salesforce or none.",
+    description:
+      "CRM of the default route when there is no routing file: hubspot, salesforce or none. Unset in the sandbox: hubspot, on its simulator.",
   },
   {
     name: "JOB_CONCURRENCY",
@@ -420,6 +440,11 @@ const publicUrlSchema = variableSchema((value) => {
     throw new VariableProblem("must be a base URL without a query or fragment");
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+});
+
+const hubSpotAppIdSchema = variableSchema((value) => {
+  if (!/^[1-9]\d{0,15}$/.test(value)) throw new VariableProblem("expected the numeric id of a HubSpot app");
+  return value;
 });
 
 const databaseUrlSchema = variableSchema((value) => {
@@ -545,6 +570,8 @@ const environmentSchema = z.object({
   HUBSPOT_ACCESS_TOKEN: headerTokenSchema,
   HUBSPOT_CLIENT_SECRET: secretSchema,
   HUBSPOT_BASE_URL: httpUrlSchema,
+  HUBSPOT_APP_ID: hubSpotAppIdSchema,
+  HUBSPOT_WEBHOOK_URL: httpUrlSchema,
   SALESFORCE_INSTANCE_URL: httpUrlSchema,
   SALESFORCE_LOGIN_URL: httpUrlSchema,
   SALESFORCE_ACCESS_TOKEN: headerTokenSchema,
@@ -729,6 +756,10 @@ export function loadSettings(environment: NodeJS.ProcessEnv = process.env): Serv
       accessToken: values.HUBSPOT_ACCESS_TOKEN,
       clientSecret: values.HUBSPOT_CLIENT_SECRET,
       baseUrl: values.HUBSPOT_BASE_URL ?? "https://api.hubapi.com",
+      appId: values.HUBSPOT_APP_ID,
+      webhookUrl:
+        values.HUBSPOT_WEBHOOK_URL ??
+        (values.PUBLIC_URL === undefined ? undefined : `${values.PUBLIC_URL}/webhooks/hubspot`),
     },
     salesforce: {
       instanceUrl: values.SALESFORCE_INSTANCE_URL,
@@ -743,6 +774,7 @@ export function loadSettings(environment: NodeJS.ProcessEnv = process.env): Serv
       pollIntervalSeconds: values.SALESFORCE_POLL_INTERVAL_SECONDS ?? 60,
     },
     crmProvider: values.CRM_PROVIDER ?? "none",
+    crmProviderIsExplicit: values.CRM_PROVIDER !== undefined,
     queue: {
       concurrency: values.JOB_CONCURRENCY ?? 4,
       retryLimit: values.JOB_RETRY_LIMIT ?? 8,
@@ -808,6 +840,8 @@ export function settingsSummary(settings: ServiceSettings): Record<string, unkno
       accessTokenConfigured: configured(settings.hubspot.accessToken),
       clientSecretConfigured: configured(settings.hubspot.clientSecret),
       baseUrl: settings.hubspot.baseUrl,
+      appId: settings.hubspot.appId,
+      webhookUrl: settings.hubspot.webhookUrl,
     },
     salesforce: {
       instanceUrl: settings.salesforce.instanceUrl,
@@ -822,6 +856,7 @@ export function settingsSummary(settings: ServiceSettings): Record<string, unkno
       pollIntervalSeconds: settings.salesforce.pollIntervalSeconds,
     },
     crmProvider: settings.crmProvider,
+    crmProviderIsExplicit: settings.crmProviderIsExplicit,
     queue: { ...settings.queue },
     shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
   };

@@ -1,5 +1,6 @@
 // The sandbox as a newcomer sees it: a simulated customer text becomes a Slack thread, visible on the
-// Slack simulator's page in a real browser (Debian's Chromium driven by playwright-core; installed by
+// Slack simulator's page, and a HubSpot contact with the conversation in its timeline, visible on the
+// HubSpot simulator's page, in a real browser (Debian's Chromium driven by playwright-core; installed by
 // scripts/ensure-chromium.sh, never downloaded).
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -10,7 +11,7 @@ import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSettings } from "../config/environment.ts";
 import { defaultRoutingConfig } from "../config/routing.ts";
-import { type RunningSandbox, SANDBOX_CUSTOMER_NUMBER, startSandbox } from "./sandbox.ts";
+import { type RunningSandbox, SANDBOX_CUSTOMER_NUMBER, sandboxWalkthrough, startSandbox } from "./sandbox.ts";
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -60,9 +61,7 @@ describe("the sandbox in a browser", () => {
     expect(text.status).toBe(201);
     await waitFor(async () => sandbox.slackSimulator.state.messages("C0SANDBOX").length === 1);
     const [parent] = sandbox.slackSimulator.state.messages("C0SANDBOX");
-    await waitFor(
-      async () => sandbox.slackSimulator.state.thread("C0SANDBOX", parent?.ts ?? "").length >= 2,
-    );
+    await waitFor(async () => sandbox.slackSimulator.state.thread("C0SANDBOX", parent?.ts ?? "").length >= 2);
 
     const reply = await fetch(`${sandbox.application.url}/sandbox/slack/reply`, {
       method: "POST",
@@ -88,6 +87,44 @@ describe("the sandbox in a browser", () => {
       expect(await page.locator("b", { hasText: "ready" }).count()).toBe(0);
       expect(content).toContain("Alex Agent");
       await page.screenshot({ path: join(dataDirectory, "sandbox-slack.png") });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("shows the customer as a HubSpot contact with the conversation in its timeline on the HubSpot page", async () => {
+    const hubspot = sandbox.hubspotSimulator;
+    if (hubspot === undefined) throw new Error("the default sandbox route should use HubSpot");
+    expect(sandboxWalkthrough(sandbox)).toContain(`HubSpot simulator  ${hubspot.baseUrl}`);
+    expect([...sandbox.application.connectors.keys()]).toEqual(["slack", "hubspot"]);
+    // The customer text and the agent's reply of the test above, each logged once.
+    const customerContacts = () =>
+      hubspot.state.contacts().filter((contact) => contact.properties.phone === SANDBOX_CUSTOMER_NUMBER);
+    await waitFor(async () => {
+      const [contact] = customerContacts();
+      return (
+        contact !== undefined &&
+        hubspot.state.associations("contacts", contact.id, "communications").length >= 2
+      );
+    });
+    const [contact, ...duplicates] = customerContacts();
+    expect(duplicates).toHaveLength(0);
+    if (contact === undefined) throw new Error("no HubSpot contact for the customer");
+    expect(hubspot.state.communications()).toHaveLength(2);
+
+    const page = await browser.newPage();
+    try {
+      await page.goto(hubspot.baseUrl);
+      await page.getByRole("link", { name: contact.id, exact: true }).click();
+      await page.waitForURL(`${hubspot.baseUrl}/contacts/${contact.id}`);
+      const content = await page.locator("body").textContent();
+      expect(content).toContain("Timeline");
+      expect(content).not.toContain("No activity yet.");
+      expect(content).toContain(SANDBOX_CUSTOMER_NUMBER);
+      expect(content).toContain("SMS");
+      expect(content).toContain("Is my order");
+      expect(content).toContain("Yes, it ships today!");
+      await page.screenshot({ path: join(dataDirectory, "sandbox-hubspot.png") });
     } finally {
       await page.close();
     }

@@ -1,6 +1,6 @@
 /**
- * The sandbox: `linq-sync serve` with no LINQ_API_TOKEN. Everything is local: a Linq simulator (and,
- * as connectors arrive, their platforms' simulators), the embedded database in
+ * The sandbox: `linq-sync serve` with no LINQ_API_TOKEN. Everything is local: a Linq simulator, a Slack
+ * simulator, a HubSpot simulator when a route uses HubSpot (the default route does), the embedded database in
  * `<LINQ_SYNC_DATA_DIR>/sandbox` (reset at every start, because the simulators keep their state in
  * memory), and a webhook subscription from the simulator to the service. Credentials are never used here.
  */
@@ -9,15 +9,18 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type ConnectorLogger, type ConnectorV1, linqEventTypes } from "@linq-connect/core";
 import { type LinqSimulator, startLinqSimulator } from "@linq-connect/core/testing";
+import { type HubSpotSimulator, startHubSpotSimulator } from "@linq-connect/hubspot/testing";
 import { createSlackConnector, mappingKinds } from "@linq-connect/slack";
 import { type SlackSimulator, startSlackSimulator } from "@linq-connect/slack/testing";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { type ApplicationParts, type RunningApplication, startApplication } from "../application.ts";
+import { createHubSpotConnectorFor } from "../commands/connectors.ts";
 import type { ServiceSettings } from "../config/environment.ts";
 import type { Route, RoutingConfig } from "../config/routing.ts";
 import { defaultSlackInternalPrefix } from "../config/routing.ts";
+import { ServiceMetrics } from "../metrics.ts";
 
 export const SANDBOX_LINQ_NUMBER = "+15550001111";
 export const SANDBOX_CUSTOMER_NUMBER = "+15551234567";
@@ -37,6 +40,8 @@ export interface RunningSandbox {
   application: RunningApplication;
   linqSimulator: LinqSimulator;
   slackSimulator: SlackSimulator;
+  /** Started when a route uses HubSpot (the default route does, unless CRM_PROVIDER says otherwise). */
+  hubspotSimulator: HubSpotSimulator | undefined;
   linqNumber: string;
   stop(): Promise<void>;
 }
@@ -52,32 +57,54 @@ const callSchema = z.strictObject({
 });
 
 /**
- * Without a routing file the sandbox mirrors every conversation into its Slack simulator's channel, so a
- * newcomer sees the mirror work at once. A routing file is used as written.
+ * Without a routing file the sandbox mirrors every conversation into its Slack simulator's channel and,
+ * unless CRM_PROVIDER says otherwise, syncs contacts with its HubSpot simulator (two-way) and logs every
+ * message there, so a newcomer sees Slack and HubSpot work at once. A routing file is used as written.
  */
-export function sandboxRouting(routing: RoutingConfig): RoutingConfig {
+export function sandboxRouting(
+  routing: RoutingConfig,
+  settings: Pick<ServiceSettings, "crmProviderIsExplicit">,
+): RoutingConfig {
   if (routing.source !== "environment") return routing;
-  const routes: Route[] = routing.routes.map((route) =>
-    route.slack === undefined
-      ? {
-          ...route,
-          slack: {
-            channel: SANDBOX_SLACK_CHANNEL,
-            internalPrefix: defaultSlackInternalPrefix,
-            mode: "two-way",
-            reactions: {},
-            postTypingIndicators: false,
-          } as NonNullable<Route["slack"]>,
-        }
-      : route,
-  );
-  return { ...routing, routes };
+  const routes: Route[] = routing.routes.map((route) => {
+    const withSlack: Route =
+      route.slack === undefined
+        ? {
+            ...route,
+            slack: {
+              channel: SANDBOX_SLACK_CHANNEL,
+              internalPrefix: defaultSlackInternalPrefix,
+              mode: "two-way",
+              reactions: {},
+              postTypingIndicators: false,
+            } as NonNullable<Route["slack"]>,
+          }
+        : route;
+    return settings.crmProviderIsExplicit
+      ? withSlack
+      : { ...withSlack, crm: "hubspot", contacts: "two-way", activities: "per-message" };
+  });
+  // The environment route's warnings (e.g. "nothing is forwarded") no longer apply to the sandbox's route.
+  return { ...routing, routes, warnings: [] };
+}
+
+/** The HubSpot settings of the sandbox: its simulator's credentials, never the environment's. */
+function sandboxHubSpotSettings(simulator: HubSpotSimulator): ServiceSettings["hubspot"] {
+  return {
+    accessToken: simulator.accessToken,
+    clientSecret: simulator.clientSecret,
+    baseUrl: simulator.baseUrl,
+    appId: String(simulator.appId),
+    // The simulator calls the service's local URL, which the connector rebuilds from each request.
+    webhookUrl: undefined,
+  };
 }
 
 export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
   const webhookSecret = randomBytes(24).toString("hex");
   const linqSimulator = await startLinqSimulator({ phoneNumbers: [SANDBOX_LINQ_NUMBER] });
-  const routing = sandboxRouting(options.routing);
+  const routing = sandboxRouting(options.routing, options.settings);
+  const usesHubSpot = routing.routes.some((route) => route.crm === "hubspot");
   const slackChannels = [
     ...new Set(routing.routes.flatMap((route) => (route.slack === undefined ? [] : [route.slack.channel]))),
   ];
@@ -88,7 +115,14 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     })),
     users: [{ id: SANDBOX_SLACK_AGENT, name: "alex", realName: "Alex Agent", email: "alex@example.com" }],
   });
+  let hubspotSimulator: HubSpotSimulator | undefined;
+  const closeSimulators = async () => {
+    await linqSimulator.close();
+    await slackSimulator.close();
+    await hubspotSimulator?.close();
+  };
   try {
+    if (usesHubSpot) hubspotSimulator = await startHubSpotSimulator();
     const dataDirectory = join(options.settings.database.dataDirectory, "sandbox");
     if (options.settings.database.url === undefined)
       await rm(dataDirectory, { recursive: true, force: true });
@@ -102,7 +136,9 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         previousWebhookSecrets: [],
       },
       database: { ...options.settings.database, dataDirectory },
+      ...(hubspotSimulator === undefined ? {} : { hubspot: sandboxHubSpotSettings(hubspotSimulator) }),
     };
+    const metrics = new ServiceMetrics();
     const slackConnector = createSlackConnector({
       botToken: slackSimulator.botToken,
       signingSecret: slackSimulator.signingSecret,
@@ -110,11 +146,22 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       routes: routing.routes,
       logger: options.logger.child({ connector: "slack" }) as unknown as ConnectorLogger,
     });
+    const connectors: ConnectorV1[] = [slackConnector];
+    if (hubspotSimulator !== undefined && options.connectors === undefined) {
+      connectors.push(
+        createHubSpotConnectorFor(settings, {
+          routing,
+          logger: options.logger,
+          recordUpstream: (service, status) => metrics.recordUpstream(service, status),
+        }),
+      );
+    }
     const application = await startApplication({
       settings,
       routing,
       logger: options.logger,
-      connectors: options.connectors ?? [slackConnector],
+      metrics,
+      connectors: options.connectors ?? connectors,
       ...(options.port === undefined ? {} : { port: options.port }),
       register: (server, parts) => registerSandboxRoutes(server, parts, linqSimulator, slackSimulator),
     });
@@ -123,6 +170,9 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       commandsUrl: `${application.url}/slack/commands`,
       interactionsUrl: `${application.url}/slack/interactions`,
     });
+    if (hubspotSimulator !== undefined) {
+      hubspotSimulator.webhooks.configure({ targetUrl: `${application.url}/webhooks/hubspot` });
+    }
     await application.linq.createWebhookSubscription({
       webhook_url: `${application.url}/webhooks/linq`,
       events: [...linqEventTypes],
@@ -133,16 +183,15 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       application,
       linqSimulator,
       slackSimulator,
+      hubspotSimulator,
       linqNumber: SANDBOX_LINQ_NUMBER,
       stop: async () => {
         await application.stop();
-        await linqSimulator.close();
-        await slackSimulator.close();
+        await closeSimulators();
       },
     };
   } catch (error) {
-    await linqSimulator.close();
-    await slackSimulator.close();
+    await closeSimulators();
     throw error;
   }
 }
@@ -187,7 +236,9 @@ function registerSandboxRoutes(
     if (!parsed.success) return reply.code(400).send({ error: "bad_request", issues: parsed.error.issues });
     const chatId = parsed.data.chatId ?? simulator.state.chats().at(-1)?.id;
     const thread =
-      chatId === undefined ? undefined : await parts.mappingStore.findByLinqId(mappingKinds.thread, String(chatId));
+      chatId === undefined
+        ? undefined
+        : await parts.mappingStore.findByLinqId(mappingKinds.thread, String(chatId));
     if (thread === undefined) return reply.code(404).send({ error: "no_thread", chatId: chatId ?? null });
     const [channel, threadTs] = thread.externalId.split(":");
     const message = await slackSimulator.users.post({
@@ -207,21 +258,28 @@ function registerSandboxRoutes(
 /** What `linq-sync serve` prints in the sandbox. */
 export function sandboxWalkthrough(sandbox: RunningSandbox): string {
   const url = sandbox.application.url;
+  const hubspot = sandbox.hubspotSimulator;
   return `
 linq-sync sandbox is running: no credentials, embedded database, local simulators.
 
-  service          ${url}  (GET /healthz, /readyz, /metrics)
-  Linq simulator   ${sandbox.linqSimulator.baseUrl}  (token ${sandbox.linqSimulator.token}, your number ${sandbox.linqNumber})
-  routes           ${sandbox.application.routing.routes.map((route) => route.name).join(", ")}
-  connectors       ${[...sandbox.application.connectors.keys()].join(", ") || "none configured"}
-  Slack simulator  ${sandbox.slackSimulator.baseUrl}  (open it in a browser: channels and threads)
-
+  service            ${url}  (GET /healthz, /readyz, /metrics)
+  Linq simulator     ${sandbox.linqSimulator.baseUrl}  (token ${sandbox.linqSimulator.token}, your number ${sandbox.linqNumber})
+  routes             ${sandbox.application.routing.routes.map((route) => route.name).join(", ")}
+  connectors         ${[...sandbox.application.connectors.keys()].join(", ") || "none configured"}
+  Slack simulator    ${sandbox.slackSimulator.baseUrl}  (open it in a browser: channels and threads)
+${hubspot === undefined ? "" : `  HubSpot simulator  ${hubspot.baseUrl}  (open it in a browser: contacts and their timelines)\n`}
 1. Simulate a customer texting your Linq number:
      curl -X POST ${url}/sandbox/linq/text -H 'content-type: application/json' \\
           -d '{"from":"${SANDBOX_CUSTOMER_NUMBER}","text":"Hi! Is my order ready?"}'
 2. The simulator signs and delivers the message.received webhook to ${url}/webhooks/linq;
    the service verifies it, stores it and queues it for the route's connectors.
-3. Open ${sandbox.slackSimulator.baseUrl} in a browser: the conversation is a thread in #linq-sandbox.
+3. Open ${sandbox.slackSimulator.baseUrl} in a browser: the conversation is a thread in #linq-sandbox.${
+    hubspot === undefined
+      ? ""
+      : `
+   Open ${hubspot.baseUrl} in a browser: the customer is a HubSpot contact, the text a Communication
+   in its timeline (contacts sync both ways: a HubSpot change reaches Linq through ${url}/webhooks/hubspot).`
+  }
 4. Answer as an agent in Slack (the connector texts it to the customer through Linq):
      curl -X POST ${url}/sandbox/slack/reply -H 'content-type: application/json' -d '{"text":"Yes, it ships today!"}'
 5. See what happened:
