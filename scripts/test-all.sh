@@ -12,15 +12,18 @@ bash scripts/ensure-postgres.sh
 echo "==> Chromium for the browser test"
 bash scripts/ensure-chromium.sh
 
-echo "==> generated files are up to date"
-pnpm run check:generated
-
 echo "==> lint and format (Biome)"
 pnpm exec biome ci .
 
-echo "==> build, typecheck and test (turbo)"
+echo "==> build"
+pnpm exec turbo run build --concurrency=2 --output-logs=errors-only
+
+echo "==> generated files are up to date"
+pnpm run check:generated
+
+echo "==> typecheck and test (turbo)"
 status=0
-LINQ_CONNECT_TEST_REPORT=1 pnpm exec turbo run build typecheck test --continue --concurrency=2 --output-logs=errors-only || status=$?
+LINQ_CONNECT_TEST_REPORT=1 pnpm exec turbo run typecheck test --continue --concurrency=2 --output-logs=errors-only || status=$?
 
 node scripts/summarize-tests.mjs || status=1
 echo "==> finished in $(( $(date +%s) - started ))s"

@@ -38,7 +38,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       logger,
       ...(options.connectors === undefined ? {} : { connectors: options.connectors }),
     });
-    for (const warning of sandbox.application.routing.warnings) logger.warn({ warning }, "routing configuration");
+    for (const warning of sandbox.application.routing.warnings)
+      logger.warn({ warning }, "routing configuration");
     print(sandboxWalkthrough(sandbox));
     return { url: sandbox.application.url, stop: () => sandbox.stop() };
   }

@@ -21,18 +21,17 @@
  *   A few spare pg-boss attempts beyond `retryLimit` are reserved for settling: a job whose last
  *   attempt died is dead-lettered (without running again) instead of failing in pg-boss, which would
  *   block its key.
- * - Low latency without busy polling, and few fetches: one dispatcher per connector queue
- *   (queue-dispatcher.ts) claims batches for the local slots. A new job wakes it at once
- *   (LISTEN/NOTIFY, on PGlite and PostgreSQL), and so does a job settling here (the next job of that
- *   conversation became claimable); the wake-ups that arrive together are served by one fetch
- *   (at most one per `minimumFetchIntervalMs`). Polling remains the safety net.
+ * - Low latency without busy polling: a new job wakes idle workers at once (LISTEN/NOTIFY, on PGlite
+ *   and PostgreSQL), and a worker that has just finished a job fetches again at once (the next job of
+ *   that conversation became available when this one completed); polling remains the safety net.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { ConfigurationError, isLinqConnectError, NetworkError, ValidationError } from "@linq-connect/core";
 import {
   type ConstructorOptions,
   fromPglite,
+  type JobWithMetadata,
   PgBoss,
   type Db as PgBossDatabase,
   type Queue as PgBossQueueOptions,
@@ -40,7 +39,6 @@ import {
 import { z } from "zod";
 import type { Database, SqlExecutor } from "../database/database-types.ts";
 import { isUuid } from "./job-ids.ts";
-import { type ClaimedJob, createQueueDispatcher, type QueueDispatcher } from "./queue-dispatcher.ts";
 
 /** The schema pg-boss keeps its tables in. */
 export const queueSchema = "pgboss";
@@ -52,11 +50,6 @@ export const connectorQueuePrefix = "connector.";
  * without running its handler again.
  */
 export const settlementAttempts = 3;
-/**
- * Default least time between two fetches of a queue on the embedded database: one fetch serves the
- * wake-ups of up to this long (measured in bench/run.ts: see bench-results/service-bench.md).
- */
-export const defaultPgliteFetchIntervalMs = 20;
 
 export const jobKinds = ["linq-event", "connector-job"] as const;
 export type JobKind = (typeof jobKinds)[number];
@@ -209,12 +202,6 @@ export interface JobQueueOptions {
   heartbeatSeconds?: number;
   /** How often an idle worker looks for jobs (new jobs also wake workers at once). Min 0.5, default 0.5. */
   pollingIntervalSeconds?: number;
-  /**
-   * Least time between two fetches of one connector queue in this process; the wake-ups in between
-   * (new jobs, settled jobs) are served by one fetch of a batch. Default: 20 on the embedded
-   * database (one connection: fetches compete with the ingest), 0 on PostgreSQL.
-   */
-  minimumFetchIntervalMs?: number;
   /** How often the supervisor looks for expired jobs and lapsed heartbeats. Default 15. */
   superviseIntervalSeconds?: number;
   /** Connections of pg-boss's own pool on PostgreSQL (plus one for LISTEN). Default 4. */
@@ -229,7 +216,6 @@ const optionsSchema = z
     expireInSeconds: z.number().int().min(1).max(86_400).default(300),
     heartbeatSeconds: z.number().int().min(10).max(3600).default(30),
     pollingIntervalSeconds: z.number().min(0.5).max(300).default(0.5),
-    minimumFetchIntervalMs: z.number().min(0).max(10_000).optional(),
     superviseIntervalSeconds: z.number().int().min(1).max(3600).default(15),
     maxConnections: z.number().int().min(1).max(100).default(4),
   })
@@ -373,21 +359,7 @@ function attemptOf(job: { id: string; retryCount: number }): { id: string; retry
 }
 
 function delay(milliseconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)).unref());
-}
-
-/** The ids a pg-boss settle or touch call reports it changed, when it reports them. */
-function settledIds(response: unknown): readonly string[] | undefined {
-  const settled = (response as { settled?: unknown } | null)?.settled;
-  return Array.isArray(settled) && settled.every((id) => typeof id === "string") ? settled : undefined;
-}
-
-/**
- * The LISTEN channel pg-boss 12 NOTIFYs on for a schema: `pgboss_` and the first 24 hex digits of
- * the schema name's SHA-224 (pg-boss's notifyChannelSql, computed here instead of in SQL).
- */
-export function notificationChannel(schema: string): string {
-  return `pgboss_${createHash("sha224").update(schema).digest("hex").slice(0, 24)}`;
+  return new Promise((resolve) => setTimeout(resolve, milliseconds).unref());
 }
 
 function validationError(what: string, error: z.ZodError): ValidationError {
@@ -410,7 +382,6 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     expireInSeconds: options.expireInSeconds,
     heartbeatSeconds: options.heartbeatSeconds,
     pollingIntervalSeconds: options.pollingIntervalSeconds,
-    minimumFetchIntervalMs: options.minimumFetchIntervalMs,
     superviseIntervalSeconds: options.superviseIntervalSeconds,
     maxConnections: options.maxConnections,
   });
@@ -438,11 +409,8 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
   let starting: Promise<void> | undefined;
   const ensured = new Map<string, Promise<void>>();
   const ready = new Set<string>();
-  /** The dispatcher of each queue worked in this process. */
-  const dispatchers = new Map<string, QueueDispatcher>();
-  let notifications: { close(): Promise<void> } | undefined;
-  const minimumFetchIntervalMs =
-    settings.minimumFetchIntervalMs ?? (database.kind === "pglite" ? defaultPgliteFetchIntervalMs : 0);
+  const working = new Set<string>();
+  const inFlight = new Set<Promise<void>>();
   const listeners = new Map<JobEventName, JobEventListener[]>();
 
   function emit(event: JobEventName, info: JobEventInfo): void {
@@ -468,9 +436,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       migrate: true,
       supervise: true,
       schedule: false,
-      // The dispatchers listen themselves (listenForNewJobs): pg-boss's listener wakes only its own
-      // workers, and the service runs none.
-      useListenNotify: false,
+      useListenNotify: true,
       superviseIntervalSeconds: settings.superviseIntervalSeconds,
       monitorIntervalSeconds: settings.superviseIntervalSeconds,
       persistWarnings: false,
@@ -603,8 +569,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     instance: PgBoss,
     connector: string,
     queue: string,
-    raw: ClaimedJob,
-    signal: AbortSignal,
+    raw: JobWithMetadata<unknown>,
     handler: JobHandler,
   ): Promise<void> {
     const attempt = attemptOf(raw);
@@ -621,7 +586,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       orderingKey: raw.singletonKey ?? raw.id,
       attempt: raw.retryCount + 1,
       createdAt: toDate(raw.createdOn),
-      signal,
+      signal: raw.signal,
     };
     const maxAttempts = Math.max(1, raw.retryLimit - settlementAttempts + 1);
 
@@ -711,36 +676,6 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     emit("dead", { connector, job, durationMs, error });
   }
 
-  /**
-   * pg-boss NOTIFYs (in the inserting transaction) when a job of a notify-enabled queue becomes
-   * claimable, with the queue's name as the payload: that wakes the queue's dispatcher in every
-   * replica. The connection is pg-boss's: a dedicated, self-healing LISTEN client on PostgreSQL, the
-   * one session on PGlite. Without it, dispatchers fall back to polling.
-   */
-  async function listenForNewJobs(instance: PgBoss): Promise<{ close(): Promise<void> } | undefined> {
-    const connection = instance.getDb();
-    if (typeof connection.listen !== "function") {
-      logger.warn({}, "the job queue cannot LISTEN on this database; new jobs wait for the next poll");
-      return undefined;
-    }
-    try {
-      return await connection.listen(
-        notificationChannel(queueSchema),
-        (queue) => dispatchers.get(queue)?.wake(),
-        // (Re)subscribed: notifications may have been missed meanwhile.
-        () => {
-          for (const dispatcher of dispatchers.values()) dispatcher.wake();
-        },
-      );
-    } catch (error) {
-      logger.warn(
-        { message: describeError(error).message },
-        "the job queue could not LISTEN; new jobs wait for the next poll",
-      );
-      return undefined;
-    }
-  }
-
   async function startBoss(): Promise<void> {
     const instance = new PgBoss(constructorOptions());
     instance.on("error", (error: Error & { queue?: unknown; code?: unknown }) => {
@@ -760,7 +695,6 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     });
     try {
       await instance.start();
-      notifications = await listenForNewJobs(instance);
     } catch (error) {
       state = "stopped";
       await instance.stop({ graceful: false, close: true }).catch(() => {});
@@ -832,40 +766,44 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
         );
       }
       const instance = running();
-      if (dispatchers.has(name)) throw new ConfigurationError(`The queue ${name} already has workers`);
-      const dispatcher = createQueueDispatcher({
-        queue: name,
-        concurrency: parsedOptions.data.concurrency,
-        pollingIntervalMs: settings.pollingIntervalSeconds * 1000,
-        minimumFetchIntervalMs,
-        logger,
-        backend: {
-          fetch: (batchSize) => instance.fetch(name, { batchSize, includeMetadata: true }),
-          async touch(attempts) {
-            return settledIds(await instance.touch(name, attempts));
-          },
-          async release(attempts, reason) {
-            await instance.fail(name, attempts, reason);
-          },
-        },
-        run: (raw, signal) => runAttempt(instance, connector, name, raw, signal, handler),
-      });
-      dispatchers.set(name, dispatcher);
+      if (working.has(name)) throw new ConfigurationError(`The queue ${name} already has workers`);
+      working.add(name);
       try {
         await jobQueue.ensureConnectorQueue(connector);
+        // One pg-boss worker per slot (each fetching one job), so that a worker that just finished a
+        // job can be told to fetch again at once: the next job of the same conversation becomes
+        // available only when this one completes, and should not wait for the next poll.
+        for (let slot = 0; slot < parsedOptions.data.concurrency; slot += 1) {
+          const worker: { id: string | undefined } = { id: undefined };
+          worker.id = await instance.work(
+            name,
+            {
+              batchSize: 1,
+              includeMetadata: true,
+              localConcurrency: 1,
+              pollingIntervalSeconds: settings.pollingIntervalSeconds,
+              notifyPollingIntervalSeconds: settings.pollingIntervalSeconds,
+            },
+            async (jobs: JobWithMetadata<unknown>[]) => {
+              for (const raw of jobs) {
+                const run = runAttempt(instance, connector, name, raw, handler);
+                inFlight.add(run);
+                try {
+                  await run;
+                } finally {
+                  inFlight.delete(run);
+                }
+              }
+              if (worker.id !== undefined && state === "running") instance.notifyWorker(worker.id);
+            },
+          );
+        }
       } catch (error) {
-        dispatchers.delete(name);
+        working.delete(name);
+        await instance.offWork(name, { wait: false }).catch(() => {});
         throw error;
       }
-      if (state !== "running") {
-        dispatchers.delete(name);
-        throw new NetworkError(`The job queue is not running (${state})`, { source: "internal" });
-      }
-      dispatcher.start();
-      logger.info(
-        { queue: name, concurrency: parsedOptions.data.concurrency, minimumFetchIntervalMs },
-        "job queue workers started",
-      );
+      logger.info({ queue: name, concurrency: parsedOptions.data.concurrency }, "job queue workers started");
     },
 
     async depth() {
@@ -917,24 +855,16 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       if (state === "starting") await starting?.catch(() => {});
       if (state !== "running" || boss === undefined) return;
       state = "stopping";
-      const deadline = performance.now() + timeoutMs;
-      const instance = boss;
+      const deadline = Date.now() + timeoutMs;
       try {
-        await notifications?.close().catch((error: unknown) => {
-          logger.warn({ message: describeError(error).message }, "the job queue's LISTEN did not close cleanly");
-        });
-        notifications = undefined;
-        // Stop fetching; graceful: let held jobs finish until the deadline; then release the rest.
-        await Promise.all([...dispatchers.values()].map((dispatcher) => dispatcher.stop({ graceful, deadline })));
-        const unwinding = [...dispatchers.values()].flatMap((dispatcher) => dispatcher.running());
-        if (graceful && unwinding.length > 0) {
-          // Released attempts may still be settling; give them what is left of the timeout.
-          await Promise.race([Promise.allSettled(unwinding), delay(deadline - performance.now())]);
+        await boss.stop({ graceful, timeout: timeoutMs, close: true });
+        if (graceful && inFlight.size > 0) {
+          // Attempts pg-boss released at the deadline may still be settling; give them what is left.
+          await Promise.race([Promise.allSettled([...inFlight]), delay(Math.max(0, deadline - Date.now()))]);
         }
-        await instance.stop({ graceful, timeout: Math.max(1000, deadline - performance.now()), close: true });
       } finally {
         state = "stopped";
-        dispatchers.clear();
+        working.clear();
         logger.info({ graceful }, "job queue stopped");
       }
     },
