@@ -4,6 +4,7 @@
  * queue, so tests can share a database and run concurrently.
  */
 import { RateLimitError, ServerError, ValidationError } from "@linq-connect/core";
+import { type ConstructorOptions, fromPglite, PgBoss } from "pg-boss";
 import { describe, expect, it, type TestContext } from "vitest";
 import type { Database } from "../database/database-types.ts";
 import { migrate } from "../database/migrations.ts";
@@ -11,6 +12,7 @@ import { createDeadLetterStore, type DeadLetterStore } from "../store/dead-lette
 import { eventJobId } from "./job-ids.ts";
 import {
   createJobQueue,
+  type FetchInfo,
   type JobEventInfo,
   type JobEventName,
   type JobQueue,
@@ -132,6 +134,21 @@ export async function setup(backend: Backend, context: TestContext): Promise<Har
       return recorded;
     },
   };
+}
+
+/** A plain pg-boss on the queue's schema (no migration, supervisor or schedules), to compare with. */
+export function plainPgBossOptions(database: Database): ConstructorOptions {
+  const common = {
+    schema: "pgboss",
+    migrate: false,
+    supervise: false,
+    schedule: false,
+    useListenNotify: false,
+  };
+  const connection = database.queueConnection;
+  return connection.kind === "pglite"
+    ? { ...common, backend: "pglite", db: fromPglite(connection.pglite) }
+    : { ...common, backend: "postgres", connectionString: connection.connectionString, max: 2 };
 }
 
 export async function jobRow(
@@ -305,6 +322,97 @@ export function defineQueueScenarios(backend: Backend): void {
       await waitFor(() => runs.length === 1, 10_000, "the committed job");
       await sleep(600);
       expect(runs).toEqual([committed]);
+    });
+
+    it("claims a burst in batches of at most the free slots: far fewer fetches than jobs", async (context) => {
+      const harness = await setup(backend, context);
+      const { connector } = harness;
+      const fetches: FetchInfo[] = [];
+      const queue = await harness.startQueue({
+        minimumFetchIntervalMs: 50,
+        onFetch: (info) => {
+          if (info.connector === connector) fetches.push(info);
+        },
+      });
+      await queue.ensureConnectorQueue(connector);
+      const jobs = 48;
+      for (let index = 0; index < jobs; index += 1) {
+        await queue.enqueue(connector, {
+          kind: "connector-job",
+          payload: { index },
+          orderingKey: `chat:${index}`,
+        });
+      }
+      let done = 0;
+      let running = 0;
+      let mostRunning = 0;
+      await queue.work(
+        connector,
+        async () => {
+          running += 1;
+          mostRunning = Math.max(mostRunning, running);
+          await sleep(5);
+          running -= 1;
+          done += 1;
+        },
+        { concurrency: 8 },
+      );
+      await waitFor(() => done === jobs, 20_000, "every job");
+      const claimed = fetches.reduce((sum, fetch) => sum + fetch.jobs, 0);
+      expect(claimed).toBe(jobs);
+      expect(mostRunning).toBeLessThanOrEqual(8);
+      expect(fetches.every((fetch) => fetch.jobs <= fetch.batchSize && fetch.batchSize <= 8)).toBe(true);
+      // 48 jobs, 8 at a time: about 6 fetches (one pg-boss worker per slot made ~5 per job).
+      expect(fetches.filter((fetch) => fetch.jobs > 0).length).toBeLessThanOrEqual(12);
+    });
+
+    it("stores a job exactly as pg-boss's own send does (the enqueue function mirrors it)", async (context) => {
+      const harness = await setup(backend, context);
+      const { connector } = harness;
+      const queue = await harness.startQueue();
+      await queue.ensureConnectorQueue(connector);
+      const boss = new PgBoss(plainPgBossOptions(harness.database));
+      await boss.start();
+      tracker(context)(() => boss.stop({ graceful: false, close: true }));
+      const name = `connector.${connector}`;
+      const later = new Date(Date.now() + 3_600_000);
+      for (const startAfter of [undefined, later]) {
+        const data = { kind: "connector-job" as const, payload: { text: "same", n: 1 } };
+        const ours = await queue.enqueue(connector, {
+          ...data,
+          orderingKey: `ours:${String(startAfter)}`,
+          ...(startAfter === undefined ? {} : { startAfter }),
+        });
+        const theirs = await boss.send(name, data, {
+          singletonKey: `theirs:${String(startAfter)}`,
+          ...(startAfter === undefined ? {} : { startAfter }),
+        });
+        const rows = await harness.database.query<Record<string, unknown>>(
+          `SELECT *, extract(epoch FROM keep_until - start_after)::float8 AS retention_seconds,
+              (extract(epoch FROM start_after) * 1000)::float8 AS due_ms
+             FROM pgboss.job WHERE name = $1 AND id IN ($2::uuid, $3::uuid)`,
+          [name, ours.id, theirs],
+        );
+        const comparable = (row: Record<string, unknown> | undefined) => {
+          const {
+            id: _id,
+            singleton_key: _key,
+            created_on: _created,
+            start_after: _startsAt,
+            keep_until: _keepUntil,
+            due_ms: dueMs,
+            ...rest
+          } = row ?? {};
+          // Due now: both at their own insert time; deferred: both at the requested time.
+          return { ...rest, due: startAfter === undefined ? "now" : Math.round(Number(dueMs)) };
+        };
+        const byId = new Map(rows.rows.map((row) => [row.id, row]));
+        expect(rows.rows).toHaveLength(2);
+        expect(comparable(byId.get(ours.id))).toEqual(comparable(byId.get(theirs ?? "")));
+        if (startAfter !== undefined) {
+          expect(comparable(byId.get(ours.id)).due).toBe(startAfter.getTime());
+        }
+      }
     });
 
     it("retries a retryable error with attempts 1, 2, 3 and then completes", async (context) => {

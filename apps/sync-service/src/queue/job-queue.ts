@@ -21,17 +21,23 @@
  *   A few spare pg-boss attempts beyond `retryLimit` are reserved for settling: a job whose last
  *   attempt died is dead-lettered (without running again) instead of failing in pg-boss, which would
  *   block its key.
- * - Low latency without busy polling: a new job wakes idle workers at once (LISTEN/NOTIFY, on PGlite
- *   and PostgreSQL), and a worker that has just finished a job fetches again at once (the next job of
- *   that conversation became available when this one completed); polling remains the safety net.
+ * - Low latency without busy polling, and few fetches: one dispatcher per connector queue
+ *   (queue-dispatcher.ts) claims batches for the local slots. A new job wakes it at once
+ *   (LISTEN/NOTIFY, on PGlite and PostgreSQL), and so does a job settling here (the next job of that
+ *   conversation became claimable); the wake-ups that arrive together are served by one fetch
+ *   (at most one per `minimumFetchIntervalMs`). Polling remains the safety net.
+ * - On the embedded database (one connection, one thread, no autovacuum) the queue keeps its cost
+ *   off the ingest: enqueueing is one call of a plan-caching PL/pgSQL function (`enqueueFunction`),
+ *   completions are grouped (`createCompletionBatcher`), fetches are spaced out (a few ms per slot,
+ *   and at most `pgliteMaximumFetchShare` of the time when a backlog makes them slow), and pg-boss's
+ *   job tables are vacuumed and analyzed (queue-maintenance.ts).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { ConfigurationError, isLinqConnectError, NetworkError, ValidationError } from "@linq-connect/core";
 import {
   type ConstructorOptions,
   fromPglite,
-  type JobWithMetadata,
   PgBoss,
   type Db as PgBossDatabase,
   type Queue as PgBossQueueOptions,
@@ -39,6 +45,14 @@ import {
 import { z } from "zod";
 import type { Database, SqlExecutor } from "../database/database-types.ts";
 import { isUuid } from "./job-ids.ts";
+import {
+  type ClaimedJob,
+  type CompletionBatcher,
+  createCompletionBatcher,
+  createQueueDispatcher,
+  type QueueDispatcher,
+} from "./queue-dispatcher.ts";
+import { createQueueMaintenance } from "./queue-maintenance.ts";
 
 /** The schema pg-boss keeps its tables in. */
 export const queueSchema = "pgboss";
@@ -50,6 +64,31 @@ export const connectorQueuePrefix = "connector.";
  * without running its handler again.
  */
 export const settlementAttempts = 3;
+/**
+ * Default least time between two fetches of a queue on the embedded database, per slot of the queue
+ * (at most 4 slots counted): one fetch serves the wake-ups of up to this long. A fetch claims at most
+ * the free slots, so this also bounds a connector to `1000 / 5` = 200 jobs/s whatever its concurrency
+ * (more with more than 4 slots): about what the embedded database can ingest and process together.
+ * Measured with bench/run.ts at concurrency 4, two runs each (interval: PGlite ingest at 32
+ * connections; handler p50 in the 100 events/s pipeline): 0 ms: 212-244 req/s, 5 ms; 10 ms: 197-234
+ * req/s, 9 ms; 20 ms: 312-329 req/s, 17 ms; 50 ms: 541-560 req/s, but jobs were capped at 80/s, so
+ * the pipeline fell behind (2.8 s). Spacing fetches out leaves the ingest more of the one thread
+ * during a burst (the jobs catch up afterwards).
+ */
+export const pgliteFetchIntervalPerSlotMs = 5;
+const pgliteFetchIntervalSlots = 4;
+
+/** The default least time between two fetches of a queue worked with `concurrency` slots. */
+export function defaultMinimumFetchIntervalMs(backend: "pglite" | "postgres", concurrency: number): number {
+  if (backend === "postgres") return 0;
+  return pgliteFetchIntervalPerSlotMs * Math.min(concurrency, pgliteFetchIntervalSlots);
+}
+/**
+ * On the embedded database, fetches may take at most this share of the time (the rest goes to the
+ * ingest and to the jobs themselves): a fetch that took 30 ms (a backlog of thousands of jobs) is
+ * followed by the next no sooner than 120 ms after it began.
+ */
+export const pgliteMaximumFetchShare = 0.25;
 
 export const jobKinds = ["linq-event", "connector-job"] as const;
 export type JobKind = (typeof jobKinds)[number];
@@ -202,10 +241,32 @@ export interface JobQueueOptions {
   heartbeatSeconds?: number;
   /** How often an idle worker looks for jobs (new jobs also wake workers at once). Min 0.5, default 0.5. */
   pollingIntervalSeconds?: number;
+  /**
+   * Least time between two fetches of one connector queue in this process; the wake-ups in between
+   * (new jobs, settled jobs) are served by one fetch of a batch. Default on the embedded database
+   * (one connection: fetches compete with the ingest): 5 per slot, at most 20
+   * (`defaultMinimumFetchIntervalMs`); on PostgreSQL 0.
+   */
+  minimumFetchIntervalMs?: number;
   /** How often the supervisor looks for expired jobs and lapsed heartbeats. Default 15. */
   superviseIntervalSeconds?: number;
   /** Connections of pg-boss's own pool on PostgreSQL (plus one for LISTEN). Default 4. */
   maxConnections?: number;
+  /**
+   * Called after every fetch of a connector queue in this process (metrics: a slow fetch means a
+   * large backlog; few jobs per fetch under load means wasted fetches). Exceptions are logged.
+   */
+  onFetch?: (info: FetchInfo) => void;
+}
+
+export interface FetchInfo {
+  connector: string;
+  /** How long the fetch took, waiting for the database included. */
+  durationMs: number;
+  /** Jobs it claimed. */
+  jobs: number;
+  /** Jobs it asked for (the free slots). */
+  batchSize: number;
 }
 
 const optionsSchema = z
@@ -216,6 +277,7 @@ const optionsSchema = z
     expireInSeconds: z.number().int().min(1).max(86_400).default(300),
     heartbeatSeconds: z.number().int().min(10).max(3600).default(30),
     pollingIntervalSeconds: z.number().min(0.5).max(300).default(0.5),
+    minimumFetchIntervalMs: z.number().min(0).max(10_000).optional(),
     superviseIntervalSeconds: z.number().int().min(1).max(3600).default(15),
     maxConnections: z.number().int().min(1).max(100).default(4),
   })
@@ -305,28 +367,85 @@ class ClaimLostError extends Error {
 }
 
 /**
- * pg-boss orders the jobs of a key by `created_on`, then by id. `created_on` is the inserting
- * transaction's `now()`, so jobs enqueued in one transaction share it, and PGlite's clock has only
- * millisecond resolution: jobs of one key enqueued in a burst would tie, and a tie is broken by the
- * (random) id, not by enqueue order. Run in the inserting transaction, this moves a new job just after
- * the latest unfinished job of its key when it does not already sort after it. It writes one column
- * of pg-boss's job table (pg-boss 12.35 reads it only for ordering and statistics); the two lookups
- * match the predicates of pg-boss's key_strict_fifo indexes (job_i10, job_i8).
+ * Adds a job to a connector queue: one call of a PL/pgSQL function, in the caller's transaction or on
+ * its own (one statement, so atomic either way). It does what pg-boss 12.35's `send` does for the
+ * jobs of this service, and a little more:
+ *
+ * - The row: the same columns as pg-boss's `insertJobs` with the queue's settings (policy, retries,
+ *   expiry, retention, deletion, heartbeat, dead letter), `ON CONFLICT DO NOTHING` so that an existing
+ *   id makes it a no-op (false); pg-boss's NOTIFY (in the transaction, when the queue notifies and the
+ *   job is due), which wakes the queue's dispatchers in every replica. A test compares its rows with
+ *   those of pg-boss's own `send` (job-queue.test-helpers.ts), and pg-boss is pinned to 12.35.0.
+ * - Enqueue order within a key: pg-boss orders the jobs of a key by `created_on`, then by id.
+ *   `created_on` is the inserting transaction's `now()`, so jobs enqueued in one transaction share it,
+ *   and PGlite's clock has only millisecond resolution: jobs of one key enqueued in a burst would tie,
+ *   and a tie is broken by the (random) id, not by enqueue order. So a new job is moved just after the
+ *   latest unfinished job of its key when it does not already sort after it (on PostgreSQL this also
+ *   orders a transaction that began earlier but committed later). The two lookups match the predicates
+ *   of pg-boss's key_strict_fifo indexes (job_i10, job_i8).
+ *
+ * Why a function and not pg-boss's `send` plus a statement: PL/pgSQL keeps its statements' plans for
+ * the session. On the embedded database the planner runs in WebAssembly on the service's one thread:
+ * measured on a file-backed PGlite inside a transaction, pg-boss's send plus the ordering statement
+ * took ~1.0 ms per enqueue (mostly planning), the call takes ~0.25 ms; an ingested webhook costs ~2.5
+ * ms of database time in all. The name carries a version: a changed body gets a new name, so
+ * replicas of different versions never replace each other's function.
  */
-const orderAfterPredecessorsSql = `WITH previous AS MATERIALIZED (
+export const enqueueFunction = `${queueSchema}.linq_sync_enqueue_v1`;
+
+function createEnqueueFunctionSql(channel: string): string {
+  return `CREATE OR REPLACE FUNCTION ${enqueueFunction}(
+    queue_name text, job_id uuid, job_data jsonb, ordering_key text, requested_start timestamp with time zone
+  ) RETURNS boolean LANGUAGE plpgsql AS $function$
+  DECLARE
+    settings ${queueSchema}.queue%ROWTYPE;
+    starts timestamp with time zone;
+    latest timestamp with time zone;
+  BEGIN
+    SELECT * INTO settings FROM ${queueSchema}.queue WHERE name = queue_name;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'Queue % does not exist', queue_name USING ERRCODE = 'undefined_object';
+    END IF;
+    starts := COALESCE(requested_start, ${queueSchema}.job_now());
+    INSERT INTO ${queueSchema}.job (
+      id, name, data, priority, start_after, created_on, singleton_key, singleton_on, group_id, group_tier,
+      expire_seconds, deletion_seconds, keep_until, retry_limit, retry_delay, retry_backoff, retry_delay_max,
+      policy, dead_letter, heartbeat_seconds, blocked, blocking, pending_dependencies
+    ) VALUES (
+      job_id, queue_name, job_data, 0, starts, ${queueSchema}.job_now(), ordering_key, NULL, NULL, NULL,
+      settings.expire_seconds, settings.deletion_seconds,
+      starts + settings.retention_seconds * interval '1s',
+      settings.retry_limit, settings.retry_delay, COALESCE(settings.retry_backoff, false), settings.retry_delay_max,
+      settings.policy, settings.dead_letter, settings.heartbeat_seconds, false, false, 0
+    )
+    ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+      RETURN false;
+    END IF;
     SELECT GREATEST(
       (SELECT max(created_on) FROM ${queueSchema}.job
-        WHERE name = $1 AND singleton_key = $2 AND id <> $3::uuid
+        WHERE name = queue_name AND singleton_key = ordering_key AND id <> job_id
           AND state < 'active' AND NOT blocked AND policy = 'key_strict_fifo'),
       (SELECT max(created_on) FROM ${queueSchema}.job
-        WHERE name = $1 AND singleton_key = $2
+        WHERE name = queue_name AND singleton_key = ordering_key
           AND state IN ('active', 'retry', 'failed') AND policy = 'key_strict_fifo')
-    ) AS latest
-  )
-  UPDATE ${queueSchema}.job AS job
-  SET created_on = previous.latest + interval '1 microsecond'
-  FROM previous
-  WHERE job.name = $1 AND job.id = $3::uuid AND previous.latest IS NOT NULL AND job.created_on <= previous.latest`;
+    ) INTO latest;
+    IF latest IS NOT NULL THEN
+      UPDATE ${queueSchema}.job SET created_on = latest + interval '1 microsecond'
+        WHERE name = queue_name AND id = job_id AND created_on <= latest;
+    END IF;
+    IF settings.notify AND starts <= ${queueSchema}.job_now() THEN
+      PERFORM pg_notify('${channel}', queue_name);
+    END IF;
+    RETURN true;
+  END
+  $function$`;
+}
+
+const enqueueSql = `SELECT ${enqueueFunction}($1, $2::uuid, $3::jsonb, $4, $5::timestamptz) AS created`;
+
+/** Serialises the installation of the queue's functions across replicas. */
+const queueFunctionsLockKey = "linq-sync:queue-functions";
 
 /** pg-boss's `db` option over one of our executors (a caller's transaction). */
 export function toPgBossDatabase(executor: SqlExecutor): PgBossDatabase {
@@ -359,7 +478,21 @@ function attemptOf(job: { id: string; retryCount: number }): { id: string; retry
 }
 
 function delay(milliseconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, milliseconds).unref());
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)).unref());
+}
+
+/** The ids a pg-boss settle or touch call reports it changed, when it reports them. */
+function settledIds(response: unknown): readonly string[] | undefined {
+  const settled = (response as { settled?: unknown } | null)?.settled;
+  return Array.isArray(settled) && settled.every((id) => typeof id === "string") ? settled : undefined;
+}
+
+/**
+ * The LISTEN channel pg-boss 12 NOTIFYs on for a schema: `pgboss_` and the first 24 hex digits of
+ * the schema name's SHA-224 (pg-boss's notifyChannelSql, computed here instead of in SQL).
+ */
+export function notificationChannel(schema: string): string {
+  return `pgboss_${createHash("sha224").update(schema).digest("hex").slice(0, 24)}`;
 }
 
 function validationError(what: string, error: z.ZodError): ValidationError {
@@ -382,6 +515,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     expireInSeconds: options.expireInSeconds,
     heartbeatSeconds: options.heartbeatSeconds,
     pollingIntervalSeconds: options.pollingIntervalSeconds,
+    minimumFetchIntervalMs: options.minimumFetchIntervalMs,
     superviseIntervalSeconds: options.superviseIntervalSeconds,
     maxConnections: options.maxConnections,
   });
@@ -409,8 +543,13 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
   let starting: Promise<void> | undefined;
   const ensured = new Map<string, Promise<void>>();
   const ready = new Set<string>();
-  const working = new Set<string>();
-  const inFlight = new Set<Promise<void>>();
+  /** The dispatcher of each queue worked in this process. */
+  const dispatchers = new Map<string, QueueDispatcher>();
+  let notifications: { close(): Promise<void> } | undefined;
+  const maintenance =
+    database.kind === "pglite"
+      ? createQueueMaintenance({ database, schema: queueSchema, queuePrefix: connectorQueuePrefix, logger })
+      : undefined;
   const listeners = new Map<JobEventName, JobEventListener[]>();
 
   function emit(event: JobEventName, info: JobEventInfo): void {
@@ -436,7 +575,9 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       migrate: true,
       supervise: true,
       schedule: false,
-      useListenNotify: true,
+      // The dispatchers listen themselves (listenForNewJobs): pg-boss's listener wakes only its own
+      // workers, and the service runs none.
+      useListenNotify: false,
       superviseIntervalSeconds: settings.superviseIntervalSeconds,
       monitorIntervalSeconds: settings.superviseIntervalSeconds,
       persistWarnings: false,
@@ -480,8 +621,8 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       await instance.updateQueue(name, updatable);
       logger.info({ queue: name }, "job queue settings updated");
     }
-    // Loads the queue into pg-boss's in-memory cache, so that a later send inside a caller's
-    // transaction needs no statement outside it (on PGlite that would wait for the transaction).
+    // Loads the queue into pg-boss's in-memory cache, so that a later pg-boss call inside one of our
+    // transactions (settling a job) needs no statement outside it (on PGlite that would wait for it).
     await instance.getBlockedKeys(name);
     ready.add(name);
   }
@@ -569,8 +710,10 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     instance: PgBoss,
     connector: string,
     queue: string,
-    raw: JobWithMetadata<unknown>,
+    raw: ClaimedJob,
+    signal: AbortSignal,
     handler: JobHandler,
+    completions: CompletionBatcher,
   ): Promise<void> {
     const attempt = attemptOf(raw);
     const stored = storedJobSchema.safeParse(raw.data);
@@ -586,7 +729,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       orderingKey: raw.singletonKey ?? raw.id,
       attempt: raw.retryCount + 1,
       createdAt: toDate(raw.createdOn),
-      signal: raw.signal,
+      signal,
     };
     const maxAttempts = Math.max(1, raw.retryLimit - settlementAttempts + 1);
 
@@ -635,8 +778,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     }
 
     if (failure === undefined) {
-      const completion = await instance.complete(queue, attempt, null);
-      if (affectedCount(completion) === 0) {
+      if (!(await completions.complete(attempt))) {
         abandoned(job, durationMs, new Error("the job was reclaimed before its completion was recorded"));
         return;
       }
@@ -676,6 +818,55 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     emit("dead", { connector, job, durationMs, error });
   }
 
+  /** Creates the queue's own functions in pg-boss's schema (once pg-boss has installed it). */
+  async function installQueueFunctions(): Promise<void> {
+    const [schema, name] = enqueueFunction.split(".");
+    const installed = async () =>
+      (
+        await database.query(
+          `SELECT 1 FROM pg_proc JOIN pg_namespace ON pg_namespace.oid = pg_proc.pronamespace
+             WHERE pg_namespace.nspname = $1 AND pg_proc.proname = $2`,
+          [schema, name],
+        )
+      ).rowCount > 0;
+    if (await installed()) return;
+    // Under a lock: concurrent CREATE OR REPLACE of one function fails ("tuple concurrently updated").
+    await database.withLock(queueFunctionsLockKey, async () => {
+      if (!(await installed()))
+        await database.exec(createEnqueueFunctionSql(notificationChannel(queueSchema)));
+    });
+  }
+
+  /**
+   * pg-boss NOTIFYs (in the inserting transaction) when a job of a notify-enabled queue becomes
+   * claimable, with the queue's name as the payload: that wakes the queue's dispatcher in every
+   * replica. The connection is pg-boss's: a dedicated, self-healing LISTEN client on PostgreSQL, the
+   * one session on PGlite. Without it, dispatchers fall back to polling.
+   */
+  async function listenForNewJobs(instance: PgBoss): Promise<{ close(): Promise<void> } | undefined> {
+    const connection = instance.getDb();
+    if (typeof connection.listen !== "function") {
+      logger.warn({}, "the job queue cannot LISTEN on this database; new jobs wait for the next poll");
+      return undefined;
+    }
+    try {
+      return await connection.listen(
+        notificationChannel(queueSchema),
+        (queue) => dispatchers.get(queue)?.wake(),
+        // (Re)subscribed: notifications may have been missed meanwhile.
+        () => {
+          for (const dispatcher of dispatchers.values()) dispatcher.wake();
+        },
+      );
+    } catch (error) {
+      logger.warn(
+        { message: describeError(error).message },
+        "the job queue could not LISTEN; new jobs wait for the next poll",
+      );
+      return undefined;
+    }
+  }
+
   async function startBoss(): Promise<void> {
     const instance = new PgBoss(constructorOptions());
     instance.on("error", (error: Error & { queue?: unknown; code?: unknown }) => {
@@ -695,6 +886,9 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     });
     try {
       await instance.start();
+      await installQueueFunctions();
+      notifications = await listenForNewJobs(instance);
+      maintenance?.start();
     } catch (error) {
       state = "stopped";
       await instance.stop({ graceful: false, close: true }).catch(() => {});
@@ -730,7 +924,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       const parsedInput = jobInputSchema.safeParse(input);
       if (!parsedInput.success) throw validationError(`Invalid job for ${name}`, parsedInput.error);
       const job = parsedInput.data;
-      const instance = running();
+      running();
       const { executor } = enqueueOptions;
       if (executor === undefined) {
         await jobQueue.ensureConnectorQueue(connector);
@@ -743,18 +937,17 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       const id = job.id ?? randomUUID();
       const orderingKey = job.orderingKey ?? id;
       const stored: StoredJob = { kind: job.kind, payload: job.payload };
-      const send = async (transaction: SqlExecutor) => {
-        const result = await instance.send(name, stored, {
-          id,
-          singletonKey: orderingKey,
-          ...(job.startAfter === undefined ? {} : { startAfter: job.startAfter }),
-          db: toPgBossDatabase(transaction),
-        });
-        if (result === null) return { id, created: false };
-        await transaction.query(orderAfterPredecessorsSql, [name, orderingKey, id]);
-        return { id, created: true };
-      };
-      return executor === undefined ? database.transaction(send) : send(executor);
+      // One statement: atomic on its own, or part of the caller's transaction.
+      const result = await (executor ?? database).query<{ created: boolean }>(enqueueSql, [
+        name,
+        id,
+        JSON.stringify(stored),
+        orderingKey,
+        job.startAfter?.toISOString() ?? null,
+      ]);
+      const created = result.rows[0]?.created === true;
+      if (created) maintenance?.recordActivity(1);
+      return { id, created };
     },
 
     async work(connector, handler, workOptions = {}) {
@@ -766,44 +959,51 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
         );
       }
       const instance = running();
-      if (working.has(name)) throw new ConfigurationError(`The queue ${name} already has workers`);
-      working.add(name);
+      if (dispatchers.has(name)) throw new ConfigurationError(`The queue ${name} already has workers`);
+      const { concurrency } = parsedOptions.data;
+      const minimumFetchIntervalMs =
+        settings.minimumFetchIntervalMs ?? defaultMinimumFetchIntervalMs(database.kind, concurrency);
+      const completions = createCompletionBatcher(async (attempts) => {
+        const completed = settledIds(await instance.complete(name, attempts, null));
+        if (completed === undefined) throw new Error("pg-boss did not report which jobs it completed");
+        return completed;
+      });
+      const dispatcher = createQueueDispatcher({
+        queue: name,
+        concurrency,
+        pollingIntervalMs: settings.pollingIntervalSeconds * 1000,
+        minimumFetchIntervalMs,
+        maximumFetchShare: database.kind === "pglite" ? pgliteMaximumFetchShare : 1,
+        onFetched({ durationMs, jobs, batchSize }) {
+          maintenance?.recordActivity(jobs);
+          maintenance?.recordFetch(durationMs);
+          options.onFetch?.({ connector, durationMs, jobs, batchSize });
+        },
+        logger,
+        backend: {
+          fetch: (batchSize) => instance.fetch(name, { batchSize, includeMetadata: true }),
+          async touch(attempts) {
+            return settledIds(await instance.touch(name, attempts));
+          },
+          async release(attempts, reason) {
+            await instance.fail(name, attempts, reason);
+          },
+        },
+        run: (raw, signal) => runAttempt(instance, connector, name, raw, signal, handler, completions),
+      });
+      dispatchers.set(name, dispatcher);
       try {
         await jobQueue.ensureConnectorQueue(connector);
-        // One pg-boss worker per slot (each fetching one job), so that a worker that just finished a
-        // job can be told to fetch again at once: the next job of the same conversation becomes
-        // available only when this one completes, and should not wait for the next poll.
-        for (let slot = 0; slot < parsedOptions.data.concurrency; slot += 1) {
-          const worker: { id: string | undefined } = { id: undefined };
-          worker.id = await instance.work(
-            name,
-            {
-              batchSize: 1,
-              includeMetadata: true,
-              localConcurrency: 1,
-              pollingIntervalSeconds: settings.pollingIntervalSeconds,
-              notifyPollingIntervalSeconds: settings.pollingIntervalSeconds,
-            },
-            async (jobs: JobWithMetadata<unknown>[]) => {
-              for (const raw of jobs) {
-                const run = runAttempt(instance, connector, name, raw, handler);
-                inFlight.add(run);
-                try {
-                  await run;
-                } finally {
-                  inFlight.delete(run);
-                }
-              }
-              if (worker.id !== undefined && state === "running") instance.notifyWorker(worker.id);
-            },
-          );
-        }
       } catch (error) {
-        working.delete(name);
-        await instance.offWork(name, { wait: false }).catch(() => {});
+        dispatchers.delete(name);
         throw error;
       }
-      logger.info({ queue: name, concurrency: parsedOptions.data.concurrency }, "job queue workers started");
+      if (state !== "running") {
+        dispatchers.delete(name);
+        throw new NetworkError(`The job queue is not running (${state})`, { source: "internal" });
+      }
+      dispatcher.start();
+      logger.info({ queue: name, concurrency, minimumFetchIntervalMs }, "job queue workers started");
     },
 
     async depth() {
@@ -855,16 +1055,30 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       if (state === "starting") await starting?.catch(() => {});
       if (state !== "running" || boss === undefined) return;
       state = "stopping";
-      const deadline = Date.now() + timeoutMs;
+      const deadline = performance.now() + timeoutMs;
+      const instance = boss;
       try {
-        await boss.stop({ graceful, timeout: timeoutMs, close: true });
-        if (graceful && inFlight.size > 0) {
-          // Attempts pg-boss released at the deadline may still be settling; give them what is left.
-          await Promise.race([Promise.allSettled([...inFlight]), delay(Math.max(0, deadline - Date.now()))]);
+        await notifications?.close().catch((error: unknown) => {
+          logger.warn(
+            { message: describeError(error).message },
+            "the job queue's LISTEN did not close cleanly",
+          );
+        });
+        notifications = undefined;
+        // Stop fetching; graceful: let held jobs finish until the deadline; then release the rest.
+        await Promise.all(
+          [...dispatchers.values()].map((dispatcher) => dispatcher.stop({ graceful, deadline })),
+        );
+        await maintenance?.stop();
+        const unwinding = [...dispatchers.values()].flatMap((dispatcher) => dispatcher.running());
+        if (graceful && unwinding.length > 0) {
+          // Released attempts may still be settling; give them what is left of the timeout.
+          await Promise.race([Promise.allSettled(unwinding), delay(deadline - performance.now())]);
         }
+        await instance.stop({ graceful, timeout: Math.max(1000, deadline - performance.now()), close: true });
       } finally {
         state = "stopped";
-        working.clear();
+        dispatchers.clear();
         logger.info({ graceful }, "job queue stopped");
       }
     },
