@@ -13,17 +13,16 @@
 import {
   type CallCompletedEvent,
   type ConnectorContext,
-  isEmailHandle,
+  describeLinqCall,
+  describeLinqMessage,
   type MessageReceivedEvent,
   type MessageSentEvent,
-  tryNormalizePhoneNumber,
   ValidationError,
 } from "@linq-connect/core";
 import {
   callProperties,
   dayOf,
   digestCommunicationProperties,
-  type LoggedCall,
   type LoggedMessage,
   messageCommunicationProperties,
 } from "./activity-format.ts";
@@ -33,15 +32,7 @@ import { ASSOCIATION_TYPES, type InlineAssociation } from "./hubspot-api.ts";
 import { ACTIVITY_MAPPING, CALL_MAPPING, DIGEST_MAPPING, type DigestLine, digestLines } from "./mappings.ts";
 import type { HubSpotRouteSettings } from "./settings.ts";
 
-const MAX_PARTICIPANTS = 10;
 const COMPANY_CACHE_MS = 300_000;
-
-function canonicalHandle(handle: string, services: ConnectorServices): string | undefined {
-  const trimmed = handle.trim();
-  if (trimmed === "") return undefined;
-  if (isEmailHandle(trimmed)) return trimmed.toLowerCase();
-  return tryNormalizePhoneNumber(trimmed, services.phoneNumberOptions);
-}
 
 /** The message as it is logged: direction, the customer handles and our number, from a webhook event. */
 export async function describeMessage(
@@ -49,53 +40,7 @@ export async function describeMessage(
   services: ConnectorServices,
   context: ConnectorContext,
 ): Promise<LoggedMessage | undefined> {
-  const data = event.data;
-  const incoming = event.event_type === "message.received";
-  const handles = data.chat_handles ?? data.chat?.chat_handles;
-  let linqNumber: string | undefined;
-  let participants: string[] = [];
-  if (handles !== undefined && handles.length > 0) {
-    for (const handle of handles) {
-      const identifier = handle.identifier ?? handle.phone_number ?? undefined;
-      if (identifier === undefined || identifier === null) continue;
-      const canonical = canonicalHandle(identifier, services);
-      if (canonical === undefined) continue;
-      if (handle.is_me === true) linqNumber = canonical;
-      else participants.push(canonical);
-    }
-  }
-  const sender =
-    data.from_phone === null || data.from_phone === undefined
-      ? undefined
-      : canonicalHandle(data.from_phone, services);
-  if (!incoming && linqNumber === undefined) linqNumber = sender;
-  if (participants.length === 0) {
-    if (incoming && sender !== undefined) participants = [sender];
-    else {
-      // message.sent without handles: the chat's participants are everyone but our number.
-      const chat = await context.linq.getChat(data.chat_id, { signal: context.signal });
-      participants = (chat.chat_handles ?? [])
-        .map((handle) => canonicalHandle(String(handle.phone_number ?? ""), services))
-        .filter((handle): handle is string => handle !== undefined && handle !== linqNumber);
-    }
-  }
-  participants = [...new Set(participants)].slice(0, MAX_PARTICIPANTS);
-  if (participants.length === 0) return undefined;
-  return {
-    messageId: String(data.id),
-    direction: incoming ? "incoming" : "outgoing",
-    service: data.service ?? data.chat?.service ?? null,
-    participants,
-    linqNumber,
-    text: data.text ?? "",
-    sentAt: data.sent_at ?? event.created_at,
-    attachments: (data.attachments ?? [])
-      .filter((attachment) => typeof attachment.url === "string" && attachment.url !== "")
-      .map((attachment) => ({
-        url: attachment.url as string,
-        filename: attachment.filename ?? "attachment",
-      })),
-  };
+  return describeLinqMessage(event, services.phoneNumberOptions, context);
 }
 
 export class ActivityLogger {
@@ -229,37 +174,15 @@ export class ActivityLogger {
     context: ConnectorContext,
   ): Promise<void> {
     if (settings.activities === "off") return;
-    const data = event.data;
-    const callId = String(data.id);
+    const callId = String(event.data.id);
     if ((await context.store.findByLinqId(CALL_MAPPING, callId)) !== undefined) return;
-    const direction =
-      data.direction === "outbound" ? "outbound" : data.direction === "inbound" ? "inbound" : undefined;
-    const from = data.from ?? "";
-    const to = data.to ?? "";
-    const customer = direction === "inbound" ? from : to;
-    if (direction === undefined || customer.trim() === "") {
-      context.logger.info({ callId }, "call without a direction or a customer number: not logged");
+    const described = describeLinqCall(event, this.services.phoneNumberOptions);
+    if ("skipped" in described) {
+      context.logger.info({ callId }, described.skipped);
       return;
     }
-    const call: LoggedCall = {
-      callId,
-      direction,
-      from,
-      to,
-      status: data.status ?? null,
-      durationSeconds: data.duration ?? null,
-      startedAt: data.start_time ?? data.end_time ?? event.created_at,
-      recordingUrl: data.recording_data?.url ?? null,
-      transcription: data.recording_data?.transcription ?? null,
-      summary: data.recording_data?.summary ?? null,
-      voicemail: data.voicemail === true,
-    };
-    const handle = canonicalHandle(customer, this.services);
-    if (handle === undefined) {
-      context.logger.info({ callId }, "withheld or unreadable caller number: call not logged");
-      return;
-    }
-    await this.withContacts([handle], settings, context, async (contactIds) => {
+    const { call } = described;
+    await this.withContacts([call.customer], settings, context, async (contactIds) => {
       if (contactIds.length === 0) {
         context.logger.info({ callId }, "no HubSpot contact for this number: call not logged");
         return;

@@ -8,7 +8,14 @@
  * number, the text, and the attachments as links. A daily digest is one Communication per
  * conversation and day listing every message. A call becomes a Call engagement.
  */
-import { formatPhoneNumberForDisplay, type PhoneNumberOptions } from "@linq-connect/core";
+import {
+  calendarDayIn,
+  formatPhoneNumberForDisplay,
+  type LinqCallActivity,
+  type LinqMessageActivity,
+  type PhoneNumberOptions,
+  safeHttpUrl,
+} from "@linq-connect/core";
 import type { DigestLine } from "./mappings.ts";
 import type { HubSpotRouteSettings } from "./settings.ts";
 
@@ -25,19 +32,10 @@ function textToHtml(text: string): string {
   return escapeHtml(text).replaceAll(/\r?\n/g, "<br>");
 }
 
-function safeUrl(url: string): string | undefined {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.toString() : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function attachmentLinks(attachments: readonly { url: string; filename: string }[]): string {
   const links = attachments
     .map((attachment) => {
-      const url = safeUrl(attachment.url);
+      const url = safeHttpUrl(attachment.url);
       if (url === undefined) return undefined;
       return `<a href="${escapeHtml(url)}">${escapeHtml(attachment.filename || "attachment")}</a>`;
     })
@@ -53,19 +51,7 @@ function display(handle: string, options: PhoneNumberOptions): string {
 }
 
 /** One message as it is logged. */
-export interface LoggedMessage {
-  messageId: string;
-  direction: "incoming" | "outgoing";
-  /** iMessage, SMS, RCS (null when unknown). */
-  service: string | null;
-  /** The customer's handle(s). */
-  participants: string[];
-  /** Our Linq number (or handle). */
-  linqNumber: string | undefined;
-  text: string;
-  sentAt: string;
-  attachments: { url: string; filename: string }[];
-}
+export type LoggedMessage = LinqMessageActivity;
 
 function headline(
   message: LoggedMessage,
@@ -153,31 +139,10 @@ export function digestCommunicationProperties(
 }
 
 /** The calendar day (yyyy-mm-dd) of an instant in a time zone. */
-export function dayOf(instant: string, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-  }).formatToParts(new Date(instant));
-  const part = (type: string) => parts.find((candidate) => candidate.type === type)?.value ?? "00";
-  return `${part("year")}-${part("month")}-${part("day")}`;
-}
+export const dayOf = calendarDayIn;
 
 /** A completed call as it is logged. */
-export interface LoggedCall {
-  callId: string;
-  direction: "inbound" | "outbound";
-  from: string;
-  to: string;
-  status: string | null;
-  durationSeconds: number | null;
-  startedAt: string;
-  recordingUrl: string | null;
-  transcription: string | null;
-  summary: string | null;
-  voicemail: boolean;
-}
+export type LoggedCall = Omit<LinqCallActivity, "customer">;
 
 const CALL_STATUSES: Record<string, string> = {
   completed: "COMPLETED",
@@ -215,7 +180,7 @@ export function callProperties(call: LoggedCall, options: PhoneNumberOptions): R
   };
   if (call.durationSeconds !== null)
     properties.hs_call_duration = String(Math.round(call.durationSeconds * 1000));
-  const recording = call.recordingUrl === null ? undefined : safeUrl(call.recordingUrl);
+  const recording = call.recordingUrl === null ? undefined : safeHttpUrl(call.recordingUrl);
   if (recording !== undefined) properties.hs_call_recording_url = recording;
   return properties;
 }

@@ -101,6 +101,44 @@ describe("SalesforceApi against the simulator", () => {
     expect(rows.map((row) => row.LastName)).toEqual(["Jwt"]);
   });
 
+  it("gets the first session before the first call when only a refresh token or a JWT key is given", async () => {
+    const refreshOnly = apiWith({
+      refreshToken: simulator.issueRefreshToken(),
+      clientId: simulator.clientId,
+      clientSecret: simulator.clientSecret,
+      loginUrl: simulator.loginUrl,
+    });
+    await refreshOnly.create("Contact", { LastName: "Refreshed" });
+    const jwtOnly = apiWith({
+      jwt: { clientId: simulator.clientId, username: "integration@example.com", privateKey: privateKeyPem },
+      loginUrl: simulator.loginUrl,
+    });
+    await Promise.all([
+      jwtOnly.create("Contact", { LastName: "Jwt 1" }),
+      jwtOnly.create("Contact", { LastName: "Jwt 2" }),
+    ]);
+    expect(jwtOnly.instanceUrl).toBe(simulator.instanceUrl);
+    expect(
+      simulator.state
+        .records("Contact")
+        .map((record) => record.LastName)
+        .sort(),
+    ).toEqual(["Jwt 1", "Jwt 2", "Refreshed"]);
+  });
+
+  it("maps a revoked refresh token to an AuthenticationError", async () => {
+    const api = apiWith({
+      refreshToken: "not-a-refresh-token",
+      clientId: simulator.clientId,
+      clientSecret: simulator.clientSecret,
+      loginUrl: simulator.loginUrl,
+      instanceUrl: simulator.instanceUrl,
+    });
+    const error = await api.query("SELECT Id FROM Contact").catch((thrown) => thrown);
+    expect(error).toMatchObject({ code: "authentication_error", isRetryable: false });
+    expect(error.message).not.toContain("not-a-refresh-token");
+  });
+
   it("maps an expired access token without refresh to an AuthenticationError", async () => {
     const api = apiWith({ accessToken: simulator.issueAccessToken(), instanceUrl: simulator.instanceUrl });
     simulator.expireAllTokens();
@@ -124,10 +162,10 @@ describe("SalesforceApi against the simulator", () => {
   it("retries an idempotent call after a 503 and never repeats a create", async () => {
     const api = refreshing();
     const id = await api.create("Contact", { LastName: "Doe" });
-    simulator.faults.inject({ kind: "service-unavailable", times: 1, method: "PATCH" });
+    simulator.faults.inject({ kind: "service-unavailable", times: 1, match: { method: "PATCH" } });
     await api.update("Contact", id, { FirstName: "Again" });
     expect(simulator.state.records("Contact")[0]?.FirstName).toBe("Again");
-    simulator.faults.inject({ kind: "server-error", times: 1, method: "POST" });
+    simulator.faults.inject({ kind: "server-error", times: 1, match: { method: "POST" } });
     await expect(api.create("Contact", { LastName: "Never" })).rejects.toMatchObject({
       code: "server_error",
       status: 500,
@@ -138,7 +176,7 @@ describe("SalesforceApi against the simulator", () => {
 
   it("turns a dropped connection into a retryable NetworkError", async () => {
     const api = refreshing();
-    simulator.faults.inject({ kind: "drop-connection", times: 1, method: "POST" });
+    simulator.faults.inject({ kind: "drop-connection", times: 1, match: { method: "POST" } });
     await expect(api.create("Contact", { LastName: "Doe" })).rejects.toMatchObject({
       code: "network_error",
       isRetryable: true,

@@ -241,6 +241,7 @@ export class SalesforceApi {
   private readonly responses = new AsyncLocalStorage<ResponseRecord>();
   private latestUsage: SalesforceApiUsage | undefined;
   private requestCount = 0;
+  private firstSession: Promise<void> | undefined;
   private readonly now: () => Date;
   private readonly wait: (milliseconds: number, signal?: AbortSignal) => Promise<void>;
 
@@ -302,6 +303,29 @@ export class SalesforceApi {
     (transport as { __linqWatched?: boolean }).__linqWatched = true;
   }
 
+  /**
+   * A connection without a session yet (JWT bearer, or a refresh token without an access token) and
+   * often without an instance URL: jsforce would send its first request to a relative URL. Get the
+   * first session now, once, through the connection's own refresh function.
+   */
+  private async ensureSession(operation: string): Promise<void> {
+    const connection = this.connection as unknown as {
+      accessToken?: string | null;
+      _refreshDelegate?: { refresh(since: number): Promise<void> };
+    };
+    if (typeof connection.accessToken === "string" && connection.accessToken !== "") return;
+    const delegate = connection._refreshDelegate;
+    if (delegate === undefined) return;
+    this.firstSession ??= delegate.refresh(0).finally(() => {
+      this.firstSession = undefined;
+    });
+    try {
+      await this.firstSession;
+    } catch (error) {
+      throw toSalesforceError(error, { operation: `${operation} (getting a session)` });
+    }
+  }
+
   /** Waits (or refuses) according to the daily API usage. */
   private async pace(signal: AbortSignal | undefined): Promise<void> {
     const usage = this.latestUsage;
@@ -334,18 +358,24 @@ export class SalesforceApi {
     operation: string,
     request: { method: string; path: string },
     perform: (connection: Connection) => Promise<T>,
-    options: CallOptions & { idempotent: boolean },
+    options: CallOptions & { idempotent: boolean; timeoutMs?: number },
   ): Promise<T> {
     const maxAttempts = options.idempotent ? this.options.maxRetries + 1 : 1;
     for (let attempt = 1; ; attempt += 1) {
       options.signal?.throwIfAborted();
       await this.pace(options.signal);
+      await this.ensureSession(operation);
       const record: ResponseRecord = { status: undefined, retryAfter: undefined };
       const started = performance.now();
       let error: LinqConnectError | undefined;
       try {
         const result = await this.responses.run(record, () =>
-          this.withTimeout(operation, perform(this.connection), options.signal),
+          this.withTimeout(
+            operation,
+            perform(this.connection),
+            options.signal,
+            options.timeoutMs ?? this.options.timeoutMs,
+          ),
         );
         this.report(operation, request, record, started, attempt, undefined);
         return result;
@@ -356,9 +386,6 @@ export class SalesforceApi {
           requestLimitRetrySeconds: this.options.requestLimitRetrySeconds,
           operation,
         });
-        if (String((thrown as Error)?.message).startsWith("Unable to refresh session")) {
-          error = toSalesforceError(thrown, { operation: `${operation} (refreshing the session)` });
-        }
         this.report(operation, request, record, started, attempt, error);
       }
       if (error instanceof SalesforceRequestLimitError && this.latestUsage !== undefined) {
@@ -381,8 +408,8 @@ export class SalesforceApi {
     operation: string,
     work: Promise<T>,
     signal: AbortSignal | undefined,
+    timeoutMs: number,
   ): Promise<T> {
-    const timeoutMs = this.options.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const guard = new Promise<never>((_resolve, reject) => {
@@ -737,7 +764,12 @@ export class SalesforceApi {
           pollTimeout: options.pollTimeoutMs ?? 10 * 60_000,
           pollInterval: options.pollIntervalMs ?? 1_000,
         }),
-      { signal: options.signal, idempotent: false },
+      {
+        signal: options.signal,
+        idempotent: false,
+        // The whole job (upload, processing, polling, results), not one request.
+        timeoutMs: (options.pollTimeoutMs ?? 10 * 60_000) + this.options.timeoutMs,
+      },
     );
     const successful = result.successfulResults.map((row) => {
       const { sf__Id, sf__Created, ...record } = row as Record<string, unknown>;

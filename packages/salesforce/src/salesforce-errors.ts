@@ -221,6 +221,15 @@ export function toSalesforceError(error: unknown, context: FailureContext = {}):
       { source: "salesforce", cause: error },
     );
   }
+  if (error instanceof Error && error.message.startsWith("Unable to refresh session")) {
+    // jsforce wraps a failed token refresh (refresh token revoked, JWT refused, token endpoint down).
+    const options = { source: "salesforce" as const, cause: error };
+    const text = `Salesforce${operation} failed: ${error.message.slice(0, 300)}`;
+    if (/fetch failed|ECONNRESET|ECONNREFUSED|socket/i.test(error.message))
+      return new NetworkError(text, options);
+    if (/ERROR_HTTP_5\d\d/.test(error.message)) return new ServerError(text, options);
+    return new AuthenticationError(text, options);
+  }
   if (error instanceof Error) {
     const named = error as Error & { errorCode?: unknown; data?: unknown };
     const code = typeof named.errorCode === "string" ? named.errorCode : error.name;

@@ -57,6 +57,11 @@ export interface SalesforceRouteSettings {
   conflictTieBreaker: "linq" | "salesforce";
   /** OwnerId of created records and Tasks (a User id). Default: the connected user. */
   ownerId: string | undefined;
+  /**
+   * Polling interval (Salesforce → Linq) in seconds. Read from the route that governs polling (the
+   * host's inbound route); overrides the connector's `pollIntervalSeconds`. Default: the connector's.
+   */
+  pollIntervalSeconds: number | undefined;
 }
 
 const fieldName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, {
@@ -99,6 +104,7 @@ const routeSettingsShape = {
   digestTimeZone: z.string().refine(isTimeZone, { error: "expected an IANA time zone such as Europe/Paris" }),
   conflictTieBreaker: z.enum(["linq", "salesforce"]),
   ownerId: salesforceId,
+  pollIntervalSeconds: z.number().int().min(5).max(86_400),
 };
 
 /** Every key optional: what a route or the factory's `defaults` may give. */
@@ -119,6 +125,7 @@ const builtInRouteSettings: SalesforceRouteSettings = {
   digestTimeZone: "UTC",
   conflictTieBreaker: "salesforce",
   ownerId: undefined,
+  pollIntervalSeconds: undefined,
 };
 
 function describeIssues(error: z.ZodError, prefix: string): string {

@@ -4,9 +4,7 @@
 import { CONTACT_MAPPING } from "@linq-connect/hubspot";
 import { type HubSpotSimulator, startHubSpotSimulator } from "@linq-connect/hubspot/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../cli.ts";
 import {
-  captureStream,
   customers,
   expectNoSecrets,
   linqNumbers,
@@ -18,6 +16,7 @@ import {
 } from "../commands/command.test-helpers.ts";
 import { openDatabase } from "../database/database.ts";
 import { createMappingStore } from "../store/mapping-store.ts";
+import { backfillPhone, cliRunner, createLinqContacts } from "./batch-backfill.test-helpers.ts";
 import {
   batchBackfillObstacle,
   batchBackfillRoute,
@@ -27,9 +26,7 @@ import {
 const CONTACTS = 300;
 const SINCE = "2024-12-31";
 
-function contactPhone(index: number): string {
-  return `+1555300${String(index).padStart(4, "0")}`;
-}
+const contactPhone = (index: number) => backfillPhone("300", index);
 
 const hubSpotRouting = `
 routes:
@@ -59,16 +56,7 @@ describe("linq-sync backfill hubspot (the connector's batch backfill)", () => {
 
   beforeAll(async () => {
     seeded = await startSeededSimulator({ messagesPerChat: 6 });
-    for (let index = 0; index < CONTACTS; index += 1) {
-      await seeded.linq.createContact({
-        contact: {
-          first_name: `First${index}`,
-          last_name: `Last${index}`,
-          phone_number: contactPhone(index),
-          ...(index % 3 === 0 ? { email: `person${index}@example.com` } : {}),
-        },
-      });
-    }
+    await createLinqContacts(seeded.linq, CONTACTS, contactPhone);
     hubspot = await startHubSpotSimulator({ clientSecret: "hubspot-backfill-client-secret" });
     directory = await temporaryDirectory();
     environment = productionEnvironment(seeded.simulator, {
@@ -87,18 +75,7 @@ describe("linq-sync backfill hubspot (the connector's batch backfill)", () => {
     await directory?.remove();
   });
 
-  async function cli(argv: string[], options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}) {
-    const stdout = captureStream();
-    const stderr = captureStream();
-    const code = await runCli(argv, {
-      environment: options.env ?? environment,
-      stdout,
-      stderr,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
-    outputs.push(stdout.text, stderr.text);
-    return { code, stdout: stdout.text, stderr: stderr.text };
-  }
+  const cli = cliRunner(() => environment, outputs);
 
   const hubSpotContactsWithPhone = (phone: string) =>
     hubspot.state.contacts().filter((contact) => contact.properties.phone === phone);
@@ -283,5 +260,16 @@ describe("the batch backfill's choices", () => {
         "  requests  3 to hubspot (1 answered 429 and retried)",
       ].join("\n"),
     );
+    // Salesforce says how it wrote the records.
+    const { rateLimited: _rateLimited, ...withoutRateLimits } = summary;
+    expect(
+      formatConnectorBackfillSummary(
+        "salesforce",
+        { ...withoutRateLimits, method: "bulk" },
+        { contacts: true, messages: false },
+      )
+        .split("\n")
+        .at(-1),
+    ).toBe("  requests  3 to salesforce (Bulk API 2.0)");
   });
 });

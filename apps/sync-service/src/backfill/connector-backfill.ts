@@ -1,7 +1,8 @@
 /**
  * A connector's own batch backfill. A connector may expose `backfill(options)` next to the
- * `ConnectorV1` contract (the HubSpot connector does: batch endpoints, 100 records per request,
- * resumable in its own cursor); `linq-sync backfill <connector>` then calls it instead of replaying
+ * `ConnectorV1` contract (HubSpot: batch endpoints, 100 records per request; Salesforce: sObject
+ * Collections, 200 records per request, or Bulk API 2.0 for large orgs; each resumable in its own
+ * cursor); `linq-sync backfill <connector>` then calls it instead of replaying
  * events through the queue (src/backfill/run-backfill.ts).
  *
  * The method is found by duck typing, and what it reports (progress, summary) is read through zod
@@ -68,6 +69,8 @@ export const connectorBackfillSummarySchema = z.object({
   counts: countsSchema,
   requests: z.number().int().min(0).optional(),
   rateLimited: z.number().int().min(0).optional(),
+  /** How the records were written, when the connector has several ways (Salesforce). */
+  method: z.enum(["collections", "bulk"]).optional(),
   elapsedMs: z.number().min(0),
 });
 export type ConnectorBackfillSummary = z.infer<typeof connectorBackfillSummarySchema>;
@@ -163,6 +166,11 @@ export function connectorProgressSnapshot(progress: ConnectorBackfillProgress): 
   };
 }
 
+const methodLabels: Record<NonNullable<ConnectorBackfillSummary["method"]>, string> = {
+  collections: "sObject Collections, 200 records per request",
+  bulk: "Bulk API 2.0",
+};
+
 /** What `linq-sync backfill` prints after a connector's batch backfill. */
 export function formatConnectorBackfillSummary(
   name: string,
@@ -186,8 +194,12 @@ export function formatConnectorBackfillSummary(
   if (request.messages) group("messages", "messages");
   if (request.messages && counts.chatsDone !== undefined) lines.push(`  chats     ${counts.chatsDone} done`);
   if (summary.requests !== undefined) {
+    const notes = [
+      ...(summary.method === undefined ? [] : [methodLabels[summary.method]]),
+      ...(summary.rateLimited === undefined ? [] : [`${summary.rateLimited} answered 429 and retried`]),
+    ];
     lines.push(
-      `  requests  ${summary.requests} to ${name}${summary.rateLimited === undefined ? "" : ` (${summary.rateLimited} answered 429 and retried)`}`,
+      `  requests  ${summary.requests} to ${name}${notes.length === 0 ? "" : ` (${notes.join(", ")})`}`,
     );
   }
   return lines.join("\n");

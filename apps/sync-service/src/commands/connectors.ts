@@ -4,8 +4,7 @@
  * for the target connector), so a connector is configured the same way everywhere.
  *
  * A connector is created when a route uses it; its credentials must then be set (the routing check
- * `routingCredentialProblems` refuses to start otherwise). The Salesforce connector joins with its own
- * issue.
+ * `routingCredentialProblems` refuses to start otherwise).
  */
 import { ConfigurationError, type ConnectorLogger, type ConnectorV1 } from "@linq-connect/core";
 import {
@@ -13,6 +12,12 @@ import {
   type HubSpotConnector,
   validateHubSpotRouteSettings,
 } from "@linq-connect/hubspot";
+import {
+  createSalesforceConnector,
+  type SalesforceConnector,
+  type SalesforceConnectorOptions,
+  validateSalesforceRouteSettings,
+} from "@linq-connect/salesforce";
 import { createSlackConnector } from "@linq-connect/slack";
 import type { Logger } from "pino";
 import type { ServiceSettings } from "../config/environment.ts";
@@ -24,6 +29,11 @@ export interface ConnectorFactoryOptions {
   logger: Logger;
   /** Counts upstream requests in the service's metrics. */
   recordUpstream?: (service: string, status: number | undefined) => void;
+  /**
+   * Salesforce connector options over those built from the settings (tests, hosts embedding the
+   * service): e.g. `requestLimitRetrySeconds`, which has no environment variable.
+   */
+  salesforceOverrides?: Partial<SalesforceConnectorOptions>;
 }
 
 /** Builds the configured connectors; never starts work (the host does). */
@@ -64,6 +74,9 @@ export const createConnectors: CreateConnectors = async (settings, options) => {
   if (options.routing.routes.some((route) => route.crm === "hubspot")) {
     connectors.push(createHubSpotConnectorFor(settings, options));
   }
+  if (options.routing.routes.some((route) => route.crm === "salesforce")) {
+    connectors.push(createSalesforceConnectorFor(settings, options));
+  }
   return connectors;
 };
 
@@ -100,5 +113,66 @@ export function createHubSpotConnectorFor(
     routes,
     logger: options.logger.child({ connector: "hubspot" }) as unknown as ConnectorLogger,
     onRequestComplete: (info) => options.recordUpstream?.("hubspot", info.status),
+  });
+}
+
+/** The connector's shortest polling interval (Salesforce's change tracking is not worth polling faster). */
+
+/**
+ * The Salesforce connector of the routes with `crm: salesforce`, from the SALESFORCE_* settings: the JWT
+ * bearer flow when SALESFORCE_PRIVATE_KEY[_FILE] and SALESFORCE_USERNAME are set, else the refresh
+ * token (with the access token, if any, as the first session), else the access token alone. Every such
+ * route's `salesforce` block is validated first (a ConfigurationError naming the route). Polling
+ * (Salesforce → Linq) carries no route: it follows the first Salesforce route that takes contacts from
+ * Salesforce (`contacts: two-way` or `crm-to-linq`), and is off when none does.
+ *
+ * @throws ConfigurationError when no Salesforce credentials are set or a route's settings are invalid.
+ */
+export function createSalesforceConnectorFor(
+  settings: ServiceSettings,
+  options: ConnectorFactoryOptions,
+): SalesforceConnector {
+  const salesforce = settings.salesforce;
+  const jwt =
+    salesforce.privateKey !== undefined &&
+    salesforce.username !== undefined &&
+    salesforce.clientId !== undefined
+      ? { clientId: salesforce.clientId, username: salesforce.username, privateKey: salesforce.privateKey }
+      : undefined;
+  if (jwt === undefined && salesforce.refreshToken === undefined && salesforce.accessToken === undefined) {
+    throw new ConfigurationError(
+      "A route uses Salesforce (crm: salesforce) but no Salesforce credentials are set: SALESFORCE_ACCESS_TOKEN (with SALESFORCE_INSTANCE_URL), SALESFORCE_REFRESH_TOKEN (with SALESFORCE_CLIENT_ID), or the JWT bearer flow (SALESFORCE_CLIENT_ID, SALESFORCE_USERNAME, SALESFORCE_PRIVATE_KEY[_FILE])",
+    );
+  }
+  const salesforceRoutes = options.routing.routes.filter((route) => route.crm === "salesforce");
+  const routes = salesforceRoutes.map((route) => routeContextFor(route, "salesforce"));
+  // Throws a ConfigurationError naming the route and the setting.
+  for (const route of routes) validateSalesforceRouteSettings(route);
+  const inbound = salesforceRoutes.find(
+    (route) => route.contacts === "two-way" || route.contacts === "crm-to-linq",
+  );
+  return createSalesforceConnector({
+    instanceUrl: salesforce.instanceUrl,
+    loginUrl: salesforce.loginUrl,
+    ...(jwt === undefined
+      ? {
+          accessToken: salesforce.accessToken,
+          refreshToken: salesforce.refreshToken,
+          clientId: salesforce.clientId,
+          clientSecret: salesforce.clientSecret,
+        }
+      : { jwt }),
+    pollIntervalSeconds: salesforce.pollIntervalSeconds,
+    apiVersion: salesforce.apiVersion,
+    externalIdField: salesforce.externalIdField,
+    slowDownAtShare: salesforce.slowDownAtShare,
+    stopAtShare: salesforce.stopAtShare,
+    requestLimitRetrySeconds: salesforce.requestLimitRetrySeconds,
+    bulkThreshold: salesforce.bulkThreshold,
+    inboundRoute: inbound === undefined ? null : routeContextFor(inbound, "salesforce"),
+    routes,
+    logger: options.logger.child({ connector: "salesforce" }) as unknown as ConnectorLogger,
+    onRequestComplete: (info) => options.recordUpstream?.("salesforce", info.status),
+    ...options.salesforceOverrides,
   });
 }

@@ -106,6 +106,18 @@ export interface ServiceSettings {
     /** Where the private key was read from, when it came from a file. */
     privateKeyFile: string | undefined;
     pollIntervalSeconds: number;
+    /** REST API version, e.g. "62.0". */
+    apiVersion: string | undefined;
+    /** A custom external-id field (text, unique) on Contact/Lead holding the Linq contact id. */
+    externalIdField: string | undefined;
+    /** Above this share of the org's daily API limit, calls are spaced out. */
+    slowDownAtShare: number | undefined;
+    /** At this share of the daily API limit, work waits instead of calling. */
+    stopAtShare: number | undefined;
+    /** How long work waits after REQUEST_LIMIT_EXCEEDED. */
+    requestLimitRetrySeconds: number | undefined;
+    /** A backfill above this many records uses Bulk API 2.0. */
+    bulkThreshold: number | undefined;
   };
   /** The CRM of the default route when there is no routing file. */
   crmProvider: CrmProvider;
@@ -328,7 +340,45 @@ const entries: readonly EnvironmentVariableEntry[] = [
     name: "SALESFORCE_POLL_INTERVAL_SECONDS",
     group: "salesforce",
     default: "60",
-    description: "How often Salesforce changes are polled.",
+    description:
+      "How often Salesforce changes are polled, in seconds (at least 5). A route's salesforce.pollIntervalSeconds overrides it.",
+  },
+  {
+    name: "SALESFORCE_API_VERSION",
+    group: "salesforce",
+    default: "62.0",
+    description: "Salesforce REST API version.",
+  },
+  {
+    name: "SALESFORCE_EXTERNAL_ID_FIELD",
+    group: "salesforce",
+    description:
+      "A custom external-id field on Contact and Lead (e.g. Linq_Id__c) holding the Linq contact id; unset: none is used.",
+  },
+  {
+    name: "SALESFORCE_SLOW_DOWN_AT_SHARE",
+    group: "salesforce",
+    default: "0.8",
+    description: "Above this share of the org's daily API limit (0–1), calls are spaced out.",
+  },
+  {
+    name: "SALESFORCE_STOP_AT_SHARE",
+    group: "salesforce",
+    default: "0.95",
+    description: "At this share of the daily API limit (0–1), jobs wait and resume later instead of calling.",
+  },
+  {
+    name: "SALESFORCE_REQUEST_LIMIT_RETRY_SECONDS",
+    group: "salesforce",
+    default: "900",
+    description:
+      "How long jobs wait after REQUEST_LIMIT_EXCEEDED (or at the stop share) before trying again.",
+  },
+  {
+    name: "SALESFORCE_BULK_THRESHOLD",
+    group: "salesforce",
+    default: "2000",
+    description: "A backfill with more records than this uses Bulk API 2.0 instead of sObject Collections.",
   },
   {
     name: "CRM_PROVIDER",
@@ -472,6 +522,26 @@ const hostSchema = variableSchema((value) => {
 
 const textSchema = variableSchema((value) => value);
 
+/** A share such as 0.8 (more than 0, at most 1). */
+const shareSchema = variableSchema((value) => {
+  const parsed = /^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
+  if (!(parsed > 0 && parsed <= 1)) throw new VariableProblem("expected a share from 0 to 1, such as 0.8");
+  return parsed;
+});
+
+const salesforceApiVersionSchema = variableSchema((value) => {
+  if (!/^\d{2,3}\.0$/.test(value))
+    throw new VariableProblem("expected a Salesforce API version such as 62.0");
+  return value;
+});
+
+const salesforceFieldSchema = variableSchema((value) => {
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(value)) {
+    throw new VariableProblem("expected a Salesforce field API name such as Linq_Id__c");
+  }
+  return value;
+});
+
 function choiceSchema<const Choice extends string>(choices: readonly Choice[]) {
   return variableSchema((value): Choice => {
     const lowered = value.toLowerCase();
@@ -581,7 +651,13 @@ const environmentSchema = z.object({
   SALESFORCE_USERNAME: textSchema,
   SALESFORCE_PRIVATE_KEY: privateKeySchema,
   SALESFORCE_PRIVATE_KEY_FILE: privateKeyFileSchema,
-  SALESFORCE_POLL_INTERVAL_SECONDS: integerSchema(1, 86_400),
+  SALESFORCE_POLL_INTERVAL_SECONDS: integerSchema(5, 86_400),
+  SALESFORCE_API_VERSION: salesforceApiVersionSchema,
+  SALESFORCE_EXTERNAL_ID_FIELD: salesforceFieldSchema,
+  SALESFORCE_SLOW_DOWN_AT_SHARE: shareSchema,
+  SALESFORCE_STOP_AT_SHARE: shareSchema,
+  SALESFORCE_REQUEST_LIMIT_RETRY_SECONDS: integerSchema(1, 86_400),
+  SALESFORCE_BULK_THRESHOLD: integerSchema(1, 100_000_000),
   CRM_PROVIDER: choiceSchema(crmProviders),
   JOB_CONCURRENCY: integerSchema(1, 1_000),
   JOB_RETRY_LIMIT: integerSchema(0, 1_000),
@@ -772,6 +848,12 @@ export function loadSettings(environment: NodeJS.ProcessEnv = process.env): Serv
       privateKey: values.SALESFORCE_PRIVATE_KEY ?? values.SALESFORCE_PRIVATE_KEY_FILE?.pem,
       privateKeyFile: values.SALESFORCE_PRIVATE_KEY_FILE?.path,
       pollIntervalSeconds: values.SALESFORCE_POLL_INTERVAL_SECONDS ?? 60,
+      apiVersion: values.SALESFORCE_API_VERSION,
+      externalIdField: values.SALESFORCE_EXTERNAL_ID_FIELD,
+      slowDownAtShare: values.SALESFORCE_SLOW_DOWN_AT_SHARE,
+      stopAtShare: values.SALESFORCE_STOP_AT_SHARE,
+      requestLimitRetrySeconds: values.SALESFORCE_REQUEST_LIMIT_RETRY_SECONDS,
+      bulkThreshold: values.SALESFORCE_BULK_THRESHOLD,
     },
     crmProvider: values.CRM_PROVIDER ?? "none",
     crmProviderIsExplicit: values.CRM_PROVIDER !== undefined,

@@ -4,8 +4,8 @@
 // The connector is built by the service's own factory (src/commands/connectors.ts) from the settings and
 // the routing, as `linq-sync serve` builds it. Every assertion reads the simulators' state.
 import { randomBytes } from "node:crypto";
-import { ConfigurationError, linqEventTypes } from "@linq-connect/core";
-import { type LinqSimulator, startLinqSimulator } from "@linq-connect/core/testing";
+import { ConfigurationError } from "@linq-connect/core";
+import type { LinqSimulator } from "@linq-connect/core/testing";
 import type { HubSpotConnector } from "@linq-connect/hubspot";
 import {
   type HubSpotSimulator,
@@ -14,13 +14,18 @@ import {
   startHubSpotSimulator,
 } from "@linq-connect/hubspot/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningApplication, startApplication } from "../application.ts";
+import type { RunningApplication } from "../application.ts";
 import { createConnectors } from "../commands/connectors.ts";
 import { loadSettings } from "../config/environment.ts";
 import { parseRoutingConfig } from "../config/routing.ts";
-import { openDatabase } from "../database/database.ts";
 import { createLogger } from "../logger.ts";
-import { LogLines, sleep } from "./slack-flow.test-helpers.ts";
+import {
+  settleFlow,
+  startFlowApplication,
+  startFlowLinqSimulator,
+  stopFlowApplication,
+} from "./crm-flow.test-helpers.ts";
+import { LogLines } from "./slack-flow.test-helpers.ts";
 
 const LINQ_NUMBER = "+15550001111";
 const CUSTOMER = "+15552010001";
@@ -40,11 +45,7 @@ describe("the HubSpot flow through the service", () => {
   const logs = new LogLines();
 
   beforeAll(async () => {
-    linq = await startLinqSimulator({
-      token: `linq_${randomBytes(12).toString("hex")}`,
-      phoneNumbers: [LINQ_NUMBER],
-      webhookDelivery: { retries: 3, retryDelayMs: 200 },
-    });
+    linq = await startFlowLinqSimulator(LINQ_NUMBER);
     hubspot = await startHubSpotSimulator({
       clientSecret: `hubspot-secret-${randomBytes(8).toString("hex")}`,
       webhookDelivery: { retries: 3, retryDelayMs: 200, timeoutMs: 5_000 },
@@ -67,51 +68,26 @@ describe("the HubSpot flow through the service", () => {
     const routing = parseRoutingConfig(routingYaml, { fileName: "hubspot-flow.yaml", environment: {} });
     const connectors = await createConnectors(settings, { routing, logger });
     expect(connectors.map((connector) => connector.name)).toEqual(["hubspot"]);
-    application = await startApplication({
-      settings,
-      routing,
-      logger,
-      connectors,
-      database: await openDatabase({ inMemory: true }),
-      port: 0,
-      queueOptions: { retryDelayMaxSeconds: 1, pollingIntervalSeconds: 0.5 },
-    });
+    application = await startFlowApplication({ settings, routing, logger, connectors, webhookSecret });
     hubspot.webhooks.configure({ targetUrl: `${application.url}/webhooks/hubspot` });
-    await application.linq.createWebhookSubscription({
-      webhook_url: `${application.url}/webhooks/linq`,
-      events: [...linqEventTypes],
-      secret: webhookSecret,
-      active: true,
-    });
   }, 30_000);
 
   afterAll(async () => {
-    const database = application?.database;
-    await application?.stop();
-    await database?.close();
+    await stopFlowApplication(application);
     await linq?.close();
     await hubspot?.close();
   });
 
   /** Both simulators have delivered everything and no job is queued, running or retrying (twice in a row). */
-  async function settle(timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let quietRounds = 0;
-    while (quietRounds < 2) {
-      if (Date.now() > deadline) {
-        throw new Error(`The flow did not settle within ${timeoutMs} ms. Service warnings:\n${logs.tail()}`);
-      }
-      await linq.webhooks.flush();
-      await hubspot.webhooks.flush();
-      const depth = await application.queue.depth();
-      const busy = Object.values(depth).reduce(
-        (total, entry) => total + entry.queued + entry.active + entry.retry,
-        0,
-      );
-      quietRounds = busy === 0 ? quietRounds + 1 : 0;
-      await sleep(busy === 0 ? 150 : 40);
-    }
-  }
+  const settle = (timeoutMs?: number) =>
+    settleFlow(application, {
+      logs,
+      timeoutMs,
+      flush: async () => {
+        await linq.webhooks.flush();
+        await hubspot.webhooks.flush();
+      },
+    });
 
   const contactsWithPhone = (phone: string): HubSpotSimulatorObject[] =>
     hubspot.state.contacts().filter((contact) => contact.properties.phone === phone);

@@ -1,6 +1,8 @@
 /**
  * The sandbox: `linq-sync serve` with no LINQ_API_TOKEN. Everything is local: a Linq simulator, a Slack
- * simulator, a HubSpot simulator when a route uses HubSpot (the default route does), the embedded database in
+ * simulator, a HubSpot simulator when a route uses HubSpot (the default route does), a Salesforce simulator
+ * when a route uses Salesforce (`crm: salesforce` in the routing file, or CRM_PROVIDER=salesforce), the
+ * embedded database in
  * `<LINQ_SYNC_DATA_DIR>/sandbox` (reset at every start, because the simulators keep their state in
  * memory), and a webhook subscription from the simulator to the service. Credentials are never used here.
  */
@@ -10,13 +12,14 @@ import { join } from "node:path";
 import { type ConnectorLogger, type ConnectorV1, linqEventTypes } from "@linq-connect/core";
 import { type LinqSimulator, startLinqSimulator } from "@linq-connect/core/testing";
 import { type HubSpotSimulator, startHubSpotSimulator } from "@linq-connect/hubspot/testing";
+import { type SalesforceSimulator, startSalesforceSimulator } from "@linq-connect/salesforce/testing";
 import { createSlackConnector, mappingKinds } from "@linq-connect/slack";
 import { type SlackSimulator, startSlackSimulator } from "@linq-connect/slack/testing";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { type ApplicationParts, type RunningApplication, startApplication } from "../application.ts";
-import { createHubSpotConnectorFor } from "../commands/connectors.ts";
+import { createHubSpotConnectorFor, createSalesforceConnectorFor } from "../commands/connectors.ts";
 import type { ServiceSettings } from "../config/environment.ts";
 import type { Route, RoutingConfig } from "../config/routing.ts";
 import { defaultSlackInternalPrefix } from "../config/routing.ts";
@@ -42,6 +45,8 @@ export interface RunningSandbox {
   slackSimulator: SlackSimulator;
   /** Started when a route uses HubSpot (the default route does, unless CRM_PROVIDER says otherwise). */
   hubspotSimulator: HubSpotSimulator | undefined;
+  /** Started when a route uses Salesforce (`crm: salesforce`). */
+  salesforceSimulator: SalesforceSimulator | undefined;
   linqNumber: string;
   stop(): Promise<void>;
 }
@@ -100,11 +105,34 @@ function sandboxHubSpotSettings(simulator: HubSpotSimulator): ServiceSettings["h
   };
 }
 
+/**
+ * The Salesforce settings of the sandbox: its simulator's connected app and tokens, never the
+ * environment's. The refresh token lets the connector renew the simulator's sessions as it would a real org's.
+ */
+function sandboxSalesforceSettings(
+  simulator: SalesforceSimulator,
+  configured: ServiceSettings["salesforce"],
+): ServiceSettings["salesforce"] {
+  return {
+    ...configured,
+    instanceUrl: simulator.instanceUrl,
+    loginUrl: simulator.loginUrl,
+    accessToken: simulator.issueAccessToken(),
+    refreshToken: simulator.issueRefreshToken(),
+    clientId: simulator.clientId,
+    clientSecret: simulator.clientSecret,
+    username: undefined,
+    privateKey: undefined,
+    privateKeyFile: undefined,
+  };
+}
+
 export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
   const webhookSecret = randomBytes(24).toString("hex");
   const linqSimulator = await startLinqSimulator({ phoneNumbers: [SANDBOX_LINQ_NUMBER] });
   const routing = sandboxRouting(options.routing, options.settings);
   const usesHubSpot = routing.routes.some((route) => route.crm === "hubspot");
+  const usesSalesforce = routing.routes.some((route) => route.crm === "salesforce");
   const slackChannels = [
     ...new Set(routing.routes.flatMap((route) => (route.slack === undefined ? [] : [route.slack.channel]))),
   ];
@@ -116,13 +144,16 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     users: [{ id: SANDBOX_SLACK_AGENT, name: "alex", realName: "Alex Agent", email: "alex@example.com" }],
   });
   let hubspotSimulator: HubSpotSimulator | undefined;
+  let salesforceSimulator: SalesforceSimulator | undefined;
   const closeSimulators = async () => {
     await linqSimulator.close();
     await slackSimulator.close();
     await hubspotSimulator?.close();
+    await salesforceSimulator?.close();
   };
   try {
     if (usesHubSpot) hubspotSimulator = await startHubSpotSimulator();
+    if (usesSalesforce) salesforceSimulator = await startSalesforceSimulator();
     const dataDirectory = join(options.settings.database.dataDirectory, "sandbox");
     if (options.settings.database.url === undefined)
       await rm(dataDirectory, { recursive: true, force: true });
@@ -137,6 +168,9 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       },
       database: { ...options.settings.database, dataDirectory },
       ...(hubspotSimulator === undefined ? {} : { hubspot: sandboxHubSpotSettings(hubspotSimulator) }),
+      ...(salesforceSimulator === undefined
+        ? {}
+        : { salesforce: sandboxSalesforceSettings(salesforceSimulator, options.settings.salesforce) }),
     };
     const metrics = new ServiceMetrics();
     const slackConnector = createSlackConnector({
@@ -150,6 +184,15 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     if (hubspotSimulator !== undefined && options.connectors === undefined) {
       connectors.push(
         createHubSpotConnectorFor(settings, {
+          routing,
+          logger: options.logger,
+          recordUpstream: (service, status) => metrics.recordUpstream(service, status),
+        }),
+      );
+    }
+    if (salesforceSimulator !== undefined && options.connectors === undefined) {
+      connectors.push(
+        createSalesforceConnectorFor(settings, {
           routing,
           logger: options.logger,
           recordUpstream: (service, status) => metrics.recordUpstream(service, status),
@@ -184,6 +227,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       linqSimulator,
       slackSimulator,
       hubspotSimulator,
+      salesforceSimulator,
       linqNumber: SANDBOX_LINQ_NUMBER,
       stop: async () => {
         await application.stop();
@@ -259,6 +303,7 @@ function registerSandboxRoutes(
 export function sandboxWalkthrough(sandbox: RunningSandbox): string {
   const url = sandbox.application.url;
   const hubspot = sandbox.hubspotSimulator;
+  const salesforce = sandbox.salesforceSimulator;
   return `
 linq-sync sandbox is running: no credentials, embedded database, local simulators.
 
@@ -267,7 +312,7 @@ linq-sync sandbox is running: no credentials, embedded database, local simulator
   routes             ${sandbox.application.routing.routes.map((route) => route.name).join(", ")}
   connectors         ${[...sandbox.application.connectors.keys()].join(", ") || "none configured"}
   Slack simulator    ${sandbox.slackSimulator.baseUrl}  (open it in a browser: channels and threads)
-${hubspot === undefined ? "" : `  HubSpot simulator  ${hubspot.baseUrl}  (open it in a browser: contacts and their timelines)\n`}
+${hubspot === undefined ? "" : `  HubSpot simulator  ${hubspot.baseUrl}  (open it in a browser: contacts and their timelines)\n`}${salesforce === undefined ? "" : `  Salesforce simulator  ${salesforce.instanceUrl}  (open it in a browser: Contacts and Leads with their Tasks)\n`}
 1. Simulate a customer texting your Linq number:
      curl -X POST ${url}/sandbox/linq/text -H 'content-type: application/json' \\
           -d '{"from":"${SANDBOX_CUSTOMER_NUMBER}","text":"Hi! Is my order ready?"}'
@@ -279,6 +324,12 @@ ${hubspot === undefined ? "" : `  HubSpot simulator  ${hubspot.baseUrl}  (open i
       : `
    Open ${hubspot.baseUrl} in a browser: the customer is a HubSpot contact, the text a Communication
    in its timeline (contacts sync both ways: a HubSpot change reaches Linq through ${url}/webhooks/hubspot).`
+  }${
+    salesforce === undefined
+      ? ""
+      : `
+   Open ${salesforce.instanceUrl} in a browser: the customer is a Salesforce Contact (or Lead), the text a
+   Task on it (contacts sync both ways: Salesforce changes are polled every ${sandbox.application.settings.salesforce.pollIntervalSeconds} s).`
   }
 4. Answer as an agent in Slack (the connector texts it to the customer through Linq):
      curl -X POST ${url}/sandbox/slack/reply -H 'content-type: application/json' -d '{"text":"Yes, it ships today!"}'

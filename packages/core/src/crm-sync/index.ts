@@ -30,3 +30,12 @@ export {
   normalizeEmailAddress,
   sameFieldValue,
 } from "./field-values.ts";
+export {
+  calendarDayIn,
+  canonicalHandle,
+  describeLinqCall,
+  describeLinqMessage,
+  type LinqCallActivity,
+  type LinqMessageActivity,
+  safeHttpUrl,
+} from "./linq-activity.ts";

@@ -3,6 +3,17 @@
  * Partner API v2 served over real HTTP, for contract tests, connector tests,
  * sandbox mode and benchmarks. Start one with {@link startLinqSimulator}.
  */
+
+export {
+  type DeadLetter,
+  JobRunner,
+  type LogEntry,
+  linqEvent,
+  linqEventOrderingKey,
+  MemoryMappingStore,
+  memoryLogger,
+  type WorkItem,
+} from "./connector-test-host.ts";
 export { startLinqSimulator } from "./linq-simulator.ts";
 export type {
   CallRecord,

@@ -240,6 +240,18 @@ describe("Salesforce simulator: sObjects", () => {
     expect(simulator.state.record("Task", id)?.IsDeleted).toBe(true);
   });
 
+  it("Contacts have every standard phone field, AssistantPhone included (SOQL and SOSL see it)", async () => {
+    const created = await connection
+      .sobject("Contact")
+      .create({ LastName: "Ng", AssistantName: "Bea", AssistantPhone: "(555) 765-4321" });
+    const rows = await connection.query<{ AssistantPhone: string }>(
+      "SELECT Id, Phone, MobilePhone, HomePhone, OtherPhone, AssistantPhone FROM Contact",
+    );
+    expect(rows.records.map((row) => row.AssistantPhone)).toEqual(["(555) 765-4321"]);
+    const found = await connection.search("FIND {5557654321} IN PHONE FIELDS RETURNING Contact(Id)");
+    expect(found.searchRecords.map((record) => record.Id)).toEqual([created.id]);
+  });
+
   it("describe has the fields, picklist values and custom fields a connector checks", async () => {
     const contact = await connection.describe("Contact");
     const linqId = contact.fields.find((field) => field.name === "Linq_Id__c");

@@ -370,6 +370,8 @@ function standardObjects(): ObjectSpec[] {
         field({ name: "MobilePhone", type: "phone", label: "Mobile Phone", length: 40 }),
         field({ name: "HomePhone", type: "phone", label: "Home Phone", length: 40 }),
         field({ name: "OtherPhone", type: "phone", label: "Other Phone", length: 40 }),
+        field({ name: "AssistantName", type: "string", label: "Assistant's Name", length: 40 }),
+        field({ name: "AssistantPhone", type: "phone", label: "Asst. Phone", length: 40 }),
         field({ name: "MailingStreet", type: "textarea" }),
         field({ name: "MailingCity", type: "string", length: 40 }),
         field({ name: "MailingState", type: "string", length: 80 }),
