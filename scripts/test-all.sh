@@ -15,6 +15,9 @@ bash scripts/ensure-chromium.sh
 echo "==> lint and format (Biome)"
 pnpm exec biome ci .
 
+echo "==> changesets parse (a broken front matter would stop the release)"
+pnpm exec changeset status >/dev/null
+
 echo "==> build"
 pnpm exec turbo run build --concurrency=2 --output-logs=errors-only
 
