@@ -13,7 +13,9 @@
  *   text area is not filterable; for calls `CallObject`), so that a create whose answer was lost and
  *   that is retried does not log twice.
  * - A record deleted since its handle was mapped (its Name cannot be read, or the create names the
- *   WhoId invalid) is forgotten and the handle matched again, once.
+ *   WhoId invalid) is forgotten and the handle matched again, once. A Lead converted since
+ *   (Salesforce refuses a Task naming it: `CANNOT_UPDATE_CONVERTED_LEAD`) is followed to its Contact
+ *   (contact-sync.ts relinks the handle) and the Task goes there.
  */
 import {
   type CallCompletedEvent,
@@ -61,6 +63,14 @@ interface Person {
 }
 
 const MISSING_RECORD_CODES = new Set(["INVALID_CROSS_REFERENCE_KEY", "ENTITY_IS_DELETED"]);
+
+/** Whether a failed write says its WhoId is a converted Lead ("cannot reference converted lead"). */
+function isConvertedWho(error: unknown): boolean {
+  return (
+    error instanceof ValidationError &&
+    error.fieldErrors.some((fieldError) => fieldError.code === "CANNOT_UPDATE_CONVERTED_LEAD")
+  );
+}
 
 /** Whether a failed write says its WhoId is no record (deleted since the handle was mapped). */
 function isMissingWho(error: unknown): boolean {
@@ -335,6 +345,13 @@ export class ActivityLogger {
     try {
       await work(person);
     } catch (error) {
+      if (person !== undefined && isConvertedWho(error)) {
+        // The handle stays: matching it again (verified) follows the Lead to its Contact.
+        context.logger.info({ recordId: person.id }, "the Lead was converted: logging on its Contact");
+        this.names.delete(person.id);
+        await work((await resolve(true)).person);
+        return;
+      }
       if (person === undefined || !isMissingWho(error)) throw error;
       await work(await rematch(person.id, "Salesforce refused the Task's WhoId: matching the handle again"));
     }

@@ -31,6 +31,11 @@
  * (or the API usage reaches `stopAtShare`): progress is saved first and `retryAfterSeconds` says when
  * to run it again. Nothing written is lost: every write's mappings are stored before the next call.
  *
+ * Converted Leads (a Lead route): the index reads every Lead; a converted one stands for its Contact
+ * (`ConvertedContactId`), so a matching Linq contact is linked to that Contact, and a Linq contact
+ * linked to the Lead has its links moved to the Contact first. Such people are read and updated as
+ * Contacts; new people still become Leads.
+ *
  * Concurrent live traffic: live events take per-person locks, a batch does not; mappings are
  * re-checked right before each create, which leaves a window of one request. Run the backfill before
  * turning live contact sync on, or accept that window.
@@ -66,10 +71,16 @@ import {
   contactSyncFields,
   handlesOf,
   linqContactFieldKinds,
+  objectTypeOfId,
   readFields,
   salesforceValues,
+  settingsForObject,
 } from "./contact-matching.ts";
-import { type LinqContactField, linqContactToSalesforceFields } from "./field-mapping.ts";
+import {
+  type LinqContactField,
+  linqContactToSalesforceFields,
+  type SalesforceObjectName,
+} from "./field-mapping.ts";
 import {
   CONTACT_MAPPING,
   type ContactMappingMetadata,
@@ -79,6 +90,7 @@ import {
   digestLines,
   HANDLE_MAPPING,
   handleExternalId,
+  moveLinksToConvertedContact,
   TASK_MAPPING,
 } from "./mappings.ts";
 import { escapeSoql, type SalesforceRecord, type SaveResult } from "./salesforce-api.ts";
@@ -236,6 +248,8 @@ class RecordIndex {
   private readonly byPhone = new Map<string, string>();
   private readonly byEmail = new Map<string, string>();
   private readonly byLinqId = new Map<string, string>();
+  /** Converted Lead id → its Contact id. */
+  readonly converted = new Map<string, string>();
 
   add(entry: { id: string; phones: unknown[]; email: unknown; linqId: unknown }, run: BackfillRun): void {
     for (const phone of entry.phones) {
@@ -402,19 +416,29 @@ class BackfillRun {
     this.phase = "indexing Salesforce records";
     const phones = phoneFields(this.settings);
     const external = this.externalIdField;
-    const select = [...new Set(["Id", ...phones, "Email", ...(external === undefined ? [] : [external])])];
-    const where = this.objectType === "Lead" ? " WHERE IsConverted = false" : "";
+    const select = [
+      ...new Set([
+        "Id",
+        ...phones,
+        "Email",
+        ...(external === undefined ? [] : [external]),
+        ...(this.objectType === "Lead" ? ["IsConverted", "ConvertedContactId"] : []),
+      ]),
+    ];
     let page: { soql: string } | { nextRecordsUrl: string } | undefined = {
-      soql: `SELECT ${select.join(", ")} FROM ${this.objectType}${where}`,
+      soql: `SELECT ${select.join(", ")} FROM ${this.objectType}`,
     };
     while (page !== undefined) {
       this.checkAborted();
       const result: { records: SalesforceRecord[]; nextRecordsUrl: string | undefined } =
         await this.services.api.queryPage(page, this.call);
       for (const record of result.records) {
+        // A converted Lead stands for its Contact.
+        const contactId = record.IsConverted === true ? textOf(record.ConvertedContactId) : "";
+        if (contactId !== "") this.index.converted.set(record.Id, contactId);
         this.index.add(
           {
-            id: record.Id,
+            id: contactId === "" ? record.Id : contactId,
             phones: phones.map((name) => record[name]),
             email: record.Email,
             linqId: external === undefined ? undefined : record[external],
@@ -479,7 +503,15 @@ class BackfillRun {
     for (const contact of contacts) {
       if (contact.id === undefined) continue;
       const linqId = String(contact.id);
-      const mapping = await store.findByLinqId(CONTACT_MAPPING, linqId);
+      let mapping = await store.findByLinqId(CONTACT_MAPPING, linqId);
+      const convertedContactId = this.index.converted.get(mapping?.externalId ?? "");
+      if (mapping !== undefined && convertedContactId !== undefined) {
+        await moveLinksToConvertedContact(store, {
+          leadId: mapping.externalId,
+          contactId: convertedContactId,
+        });
+        mapping = await store.findByLinqId(CONTACT_MAPPING, linqId);
+      }
       if (mapping !== undefined) {
         const synced = contactMetadata(mapping).synced;
         const echo = isEchoOfLastSync({
@@ -526,12 +558,16 @@ class BackfillRun {
     );
   }
 
+  /** The record a handle mapping names (on a Lead route a Contact's counts: a converted Lead's). */
   private async knownHandle(identity: ContactIdentity): Promise<string | undefined> {
     for (const handle of handlesOf(identity)) {
       const known = await this.options.store.findByLinqId(HANDLE_MAPPING, handle);
-      if (known !== undefined && known.metadata.objectType === this.objectType) {
+      if (
+        known !== undefined &&
+        (known.metadata.objectType === this.objectType || this.objectType === "Lead")
+      ) {
         const recordId = known.metadata.recordId;
-        if (typeof recordId === "string") return recordId;
+        if (typeof recordId === "string") return this.index.converted.get(recordId) ?? recordId;
       }
     }
     return undefined;
@@ -749,8 +785,9 @@ class BackfillRun {
     const { store } = this.options;
     const handles = handlesOf(this.identityOf(contact));
     const linqId = String(contact.id);
+    const objectType = objectTypeOfId(recordId);
     const metadata: ContactMappingMetadata = {
-      objectType: this.objectType,
+      objectType,
       synced,
       handles,
       syncedAt: this.services.now().toISOString(),
@@ -769,15 +806,18 @@ class BackfillRun {
         kind: HANDLE_MAPPING,
         linqId: handle,
         externalId: handleExternalId(recordId, handle),
-        metadata: { recordId, objectType: this.objectType },
+        metadata: { recordId, objectType },
       });
     }
   }
 
-  /** The current Salesforce side of records, `IDS_PER_QUERY` ids per query. */
-  private async readRecords(ids: string[]): Promise<Map<string, SalesforceRecord>> {
+  /** The current Salesforce side of records of one object, `IDS_PER_QUERY` ids per query. */
+  private async readRecords(
+    ids: string[],
+    settings: SalesforceRouteSettings,
+  ): Promise<Map<string, SalesforceRecord>> {
     const records = new Map<string, SalesforceRecord>();
-    const select = readFields(this.settings, this.services).join(", ");
+    const select = readFields(settings, this.services).join(", ");
     const unique = [...new Set(ids)];
     for (let start = 0; start < unique.length; start += IDS_PER_QUERY) {
       const list = unique
@@ -785,7 +825,7 @@ class BackfillRun {
         .map((id) => `'${escapeSoql(id)}'`)
         .join(", ");
       const found = await this.services.api.query(
-        `SELECT ${select} FROM ${this.objectType} WHERE Id IN (${list})`,
+        `SELECT ${select} FROM ${settings.objectType} WHERE Id IN (${list})`,
         this.call,
       );
       for (const record of found) records.set(record.Id, record);
@@ -798,13 +838,24 @@ class BackfillRun {
    * the winners written (Salesforce in collections of 200, Linq one by one), then the mappings.
    */
   private async mergePairs(pairs: PendingPair[]): Promise<void> {
-    if (pairs.length === 0) return;
-    const records = await this.readRecords(pairs.map((pair) => pair.recordId));
+    // A Lead route's converted people are on Contacts: each object is read and written with its settings.
+    for (const objectType of ["Lead", "Contact"] as const) {
+      const ofObject = pairs.filter((pair) => objectTypeOfId(pair.recordId) === objectType);
+      if (ofObject.length > 0)
+        await this.mergeObjectPairs(ofObject, settingsForObject(this.settings, objectType));
+    }
+  }
+
+  private async mergeObjectPairs(pairs: PendingPair[], settings: SalesforceRouteSettings): Promise<void> {
+    const records = await this.readRecords(
+      pairs.map((pair) => pair.recordId),
+      settings,
+    );
     const merged: { pair: PendingPair; result: ReturnType<BackfillRun["merge"]>; modstamp: string }[] = [];
     for (const pair of pairs) {
       const record = records.get(pair.recordId);
       if (record === undefined) {
-        // Deleted (or converted) in Salesforce: forget the link; the next run creates it again.
+        // Deleted in Salesforce: forget the link; the next run creates it again.
         if (pair.synced !== undefined) {
           await this.options.store.deleteMapping(CONTACT_MAPPING, String(pair.contact.id));
         }
@@ -813,11 +864,11 @@ class BackfillRun {
       }
       merged.push({
         pair,
-        result: this.merge(pair.contact, record, pair.synced),
+        result: this.merge(pair.contact, record, pair.synced, settings),
         modstamp: textOf(record.SystemModstamp),
       });
     }
-    const accounts = companyIsAccount(this.settings)
+    const accounts = companyIsAccount(settings)
       ? await this.accountIds(merged.map(({ result }) => result.toCrm.company ?? ""))
       : this.accounts;
     const writes: {
@@ -836,7 +887,7 @@ class BackfillRun {
       }
       writes.push({
         pair,
-        fields: this.updateFields(result.toCrm, pair.contact, accounts),
+        fields: this.updateFields(result.toCrm, pair.contact, accounts, settings),
         synced: result.synced,
         modstamp,
       });
@@ -844,7 +895,7 @@ class BackfillRun {
     const changed = writes.filter((write) => Object.keys(write.fields).length > 0);
     const results = await this.services.api.collection(
       "update",
-      this.objectType,
+      settings.objectType,
       changed.map((write) => ({ Id: write.pair.recordId, ...write.fields })),
       this.call,
     );
@@ -854,7 +905,7 @@ class BackfillRun {
       if (result?.success === true) return;
       failed.add(write.pair);
       this.state.counts.contactsSkipped += 1;
-      this.logFailure(`${this.objectType} not updated`, String(write.pair.contact.id), result);
+      this.logFailure(`${settings.objectType} not updated`, String(write.pair.contact.id), result);
     });
     for (const write of writes) {
       if (failed.has(write.pair)) continue;
@@ -875,12 +926,17 @@ class BackfillRun {
     }
   }
 
-  private merge(contact: Contact, record: SalesforceRecord, lastSynced: LinqValues | undefined) {
-    const crmValues = salesforceValues(record, this.settings);
+  private merge(
+    contact: Contact,
+    record: SalesforceRecord,
+    lastSynced: LinqValues | undefined,
+    settings: SalesforceRouteSettings,
+  ) {
+    const crmValues = salesforceValues(record, settings);
     const linqUpdated = Date.parse(contact.updated_at ?? "");
     const crmUpdated = Date.parse(textOf(record.LastModifiedDate));
     return mergeFieldsLastWriterWins<LinqContactField>({
-      fields: this.fields,
+      fields: contactSyncFields(settings),
       kinds: linqContactFieldKinds,
       lastSynced,
       linq: {
@@ -902,24 +958,25 @@ class BackfillRun {
     values: LinqValues,
     contact: Contact,
     accounts: ReadonlyMap<string, string>,
+    settings: SalesforceRouteSettings,
   ): Record<string, unknown> {
     const fields: Record<string, unknown> = {};
     let derived: Record<string, string> | undefined;
     for (const [field, value] of Object.entries(values) as [LinqContactField, string][]) {
-      const target = this.settings.fieldMapping[field];
+      const target = settings.fieldMapping[field];
       if (target === null) {
-        if (field === "company" && companyIsAccount(this.settings)) {
+        if (field === "company" && companyIsAccount(settings)) {
           fields.AccountId = value === "" ? null : (accounts.get(value.toLowerCase()) ?? undefined);
           if (fields.AccountId === undefined) delete fields.AccountId;
         }
         continue;
       }
       if (value !== "") fields[target] = value;
-      else if (target === "LastName" || (this.objectType === "Lead" && target === "Company")) {
+      else if (target === "LastName" || (settings.objectType === "Lead" && target === "Company")) {
         derived ??= linqContactToSalesforceFields(
-          this.objectType,
+          settings.objectType,
           { ...this.linqValues(contact), ...values },
-          this.recordOptions(),
+          { mapping: settings.fieldMapping, companyPlaceholder: settings.companyPlaceholder },
         );
         fields[target] = derived[target];
       } else fields[target] = null;
@@ -1247,17 +1304,19 @@ class BackfillRun {
 
   /** Records' Names (for Task Subjects), `IDS_PER_QUERY` per query, cached for the run. */
   private async namesOf(ids: string[]): Promise<Map<string, string>> {
-    const missing = ids.filter((id) => !this.names.has(id));
-    for (let start = 0; start < missing.length; start += IDS_PER_QUERY) {
-      const list = missing
-        .slice(start, start + IDS_PER_QUERY)
-        .map((id) => `'${escapeSoql(id)}'`)
-        .join(", ");
-      const found = await this.services.api.query(
-        `SELECT Id, Name FROM ${this.objectType} WHERE Id IN (${list})`,
-        this.call,
-      );
-      for (const record of found) this.names.set(record.Id, textOf(record.Name));
+    for (const objectType of ["Contact", "Lead"] satisfies SalesforceObjectName[]) {
+      const missing = ids.filter((id) => !this.names.has(id) && objectTypeOfId(id) === objectType);
+      for (let start = 0; start < missing.length; start += IDS_PER_QUERY) {
+        const list = missing
+          .slice(start, start + IDS_PER_QUERY)
+          .map((id) => `'${escapeSoql(id)}'`)
+          .join(", ");
+        const found = await this.services.api.query(
+          `SELECT Id, Name FROM ${objectType} WHERE Id IN (${list})`,
+          this.call,
+        );
+        for (const record of found) this.names.set(record.Id, textOf(record.Name));
+      }
     }
     return this.names;
   }
@@ -1268,7 +1327,7 @@ class BackfillRun {
       kind: HANDLE_MAPPING,
       linqId: handle,
       externalId: handleExternalId(recordId, handle),
-      metadata: { recordId, objectType: this.objectType },
+      metadata: { recordId, objectType: objectTypeOfId(recordId) },
     });
   }
 }

@@ -44,7 +44,9 @@ export function recordFields(settings: SalesforceRouteSettings, services: Connec
       "Email",
       "FirstName",
       "LastName",
-      ...(settings.objectType === "Contact" ? ["AccountId"] : ["Company", "IsConverted"]),
+      ...(settings.objectType === "Contact"
+        ? ["AccountId"]
+        : ["Company", "IsConverted", "ConvertedContactId"]),
       ...(externalId === undefined ? [] : [externalId]),
       "LastModifiedDate",
       "SystemModstamp",

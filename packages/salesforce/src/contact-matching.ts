@@ -9,6 +9,10 @@
  * normalising what Salesforce stored (core `matchesPhoneNumber`); never an exact SOQL string match.
  * Emails are a SOQL equality (case-insensitive in Salesforce), verified too. Among several matches the
  * oldest record wins, so that every path picks the same one.
+ *
+ * A converted Lead is followed to its Contact (`ConvertedContactId`): on a Lead route a person who
+ * is on a Contact stays there, read and written with `settingsForObject` (the Contact fields that
+ * Salesforce's conversion fills from the mapped Lead fields).
  */
 import {
   type ConnectorContext,
@@ -21,7 +25,12 @@ import {
   phoneNumberSearchVariants,
 } from "@linq-connect/core";
 import { type ConnectorServices, phoneFields, recordFields } from "./connector-services.ts";
-import type { LinqContactField, SalesforceObjectName } from "./field-mapping.ts";
+import {
+  defaultSalesforceFieldMappings,
+  type LinqContactField,
+  type SalesforceFieldMapping,
+  type SalesforceObjectName,
+} from "./field-mapping.ts";
 import { HANDLE_MAPPING } from "./mappings.ts";
 import { escapeSoql, escapeSosl, type SalesforceRecord } from "./salesforce-api.ts";
 import { type SalesforceRouteSettings, syncedFields } from "./settings.ts";
@@ -50,6 +59,61 @@ export function readFields(settings: SalesforceRouteSettings, services: Connecto
     "CreatedDate",
     ...(companyIsAccount(settings) ? ["Account.Name"] : []),
   ];
+}
+
+/** The Contact field Salesforce's lead conversion copies each standard Lead field into (Company: the Account). */
+const convertedLeadFields: Readonly<Record<string, string | null>> = {
+  FirstName: "FirstName",
+  LastName: "LastName",
+  Email: "Email",
+  Phone: "Phone",
+  MobilePhone: "MobilePhone",
+  Title: "Title",
+  City: "MailingCity",
+  Street: "MailingStreet",
+  State: "MailingState",
+  PostalCode: "MailingPostalCode",
+  Country: "MailingCountry",
+  Description: "Description",
+  Company: null,
+};
+
+/**
+ * The settings a record of `objectType` is read and written with on this route: the route's own, or
+ * for a Contact on a Lead route (a converted Lead's) the Contact fields the conversion fills from the
+ * mapped Lead fields (a custom Lead field, whose conversion mapping is the org's, maps to the Contact's
+ * default field).
+ */
+export function settingsForObject(
+  settings: SalesforceRouteSettings,
+  objectType: SalesforceObjectName,
+): SalesforceRouteSettings {
+  if (objectType === settings.objectType) return settings;
+  const defaults = defaultSalesforceFieldMappings[objectType];
+  const fieldMapping = Object.fromEntries(
+    (Object.entries(settings.fieldMapping) as [LinqContactField, string | null][]).map(([field, target]) => [
+      field,
+      target === null
+        ? null
+        : settings.objectType === "Lead" && target in convertedLeadFields
+          ? (convertedLeadFields[target] ?? null)
+          : defaults[field],
+    ]),
+  ) as SalesforceFieldMapping;
+  return { ...settings, objectType, fieldMapping };
+}
+
+/** The Contact a Lead was converted into, or undefined for a record that is not a converted Lead. */
+export function convertedContactIdOf(record: SalesforceRecord): string | undefined {
+  if (record.IsConverted !== true) return undefined;
+  return typeof record.ConvertedContactId === "string" && record.ConvertedContactId !== ""
+    ? record.ConvertedContactId
+    : undefined;
+}
+
+/** A record's object, from its id's key prefix. */
+export function objectTypeOfId(id: string): SalesforceObjectName {
+  return id.startsWith("00Q") ? "Lead" : "Contact";
 }
 
 function text(value: unknown): string {
@@ -179,7 +243,7 @@ export async function readRecord(
   id: string,
   signal: AbortSignal | undefined,
 ): Promise<SalesforceRecord | undefined> {
-  const objectSettings = objectType === settings.objectType ? settings : { ...settings, objectType };
+  const objectSettings = settingsForObject(settings, objectType);
   const records = await services.api.query(
     `SELECT ${readFields(objectSettings, services).join(", ")} FROM ${objectType} WHERE Id = '${escapeSoql(id)}'`,
     { signal },
@@ -219,8 +283,9 @@ export async function recentlyCreatedRecordOf(
 }
 
 /**
- * The record of a person: the handle mappings first (verified to be live), then SOSL by phone, then
- * SOQL by email. Call it under the person's lock.
+ * The record of a person: the handle mappings first (verified to be live; on a Lead route a handle
+ * of a Contact counts: a converted Lead's), then SOSL by phone, then SOQL by email. Call it under
+ * the person's lock. The record may be a converted Lead (see `convertedContactIdOf`).
  */
 export async function findRecordOfPerson(
   services: ConnectorServices,
@@ -232,7 +297,9 @@ export async function findRecordOfPerson(
     const mapping = await context.store.findByLinqId(HANDLE_MAPPING, handle);
     const recordId = typeof mapping?.metadata.recordId === "string" ? mapping.metadata.recordId : undefined;
     const objectType = mapping?.metadata.objectType === "Lead" ? "Lead" : "Contact";
-    if (recordId === undefined || objectType !== settings.objectType) continue;
+    if (recordId === undefined || (objectType !== settings.objectType && settings.objectType !== "Lead")) {
+      continue;
+    }
     const record = await readRecord(services, settings, objectType, recordId, context.signal);
     if (record !== undefined) return record;
     // Deleted in Salesforce: forget the handle.

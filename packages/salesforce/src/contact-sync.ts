@@ -24,6 +24,11 @@
  * echo and writes nothing. Placeholders we put in required fields (a LastName derived from the first
  * name, email or number; Lead.Company's placeholder) count as "no value" on the Linq side, so they are
  * never copied to Linq.
+ *
+ * Converted Leads: a Lead converted in Salesforce is read-only; wherever the sync meets one (the
+ * linked record, a match, the sender of a message, a polled change) the person is relinked to the
+ * Lead's `ConvertedContactId` (the `salesforce.contact` and `salesforce.handle` mappings) and the
+ * sync carries on with that Contact. A Lead route keeps creating Leads for new people only.
  */
 import {
   type ConnectorContext,
@@ -45,14 +50,17 @@ import type { ConnectorServices } from "./connector-services.ts";
 import {
   companyIsAccount,
   contactSyncFields,
+  convertedContactIdOf,
   findRecordOfPerson,
   handlesOf,
   identityOfRecord,
   linqContactFieldKinds,
+  objectTypeOfId,
   readRecord,
   recentlyCreatedRecordOf,
   salesforceValues,
   searchRecordByExternalId,
+  settingsForObject,
 } from "./contact-matching.ts";
 import {
   type LinqContactField,
@@ -66,6 +74,7 @@ import {
   contactMetadata,
   HANDLE_MAPPING,
   handleExternalId,
+  moveLinksToConvertedContact,
 } from "./mappings.ts";
 import type { RecordChangedPayload } from "./polling.ts";
 import { escapeSoql, type SalesforceRecord } from "./salesforce-api.ts";
@@ -113,10 +122,6 @@ function derivedLastName(values: Partial<Record<LinqContactField, string | null 
     phone_number: values.phone_number ?? null,
   };
   return linqContactToSalesforceFields("Contact", person).LastName ?? "";
-}
-
-function isConvertedLead(record: SalesforceRecord): boolean {
-  return record.IsConverted === true;
 }
 
 function writesToSalesforce(settings: SalesforceRouteSettings): boolean {
@@ -203,13 +208,8 @@ export class ContactSync {
     ) {
       values.last_name = "";
     }
-    if (
-      settings.objectType === "Lead" &&
-      settings.fieldMapping.company === "Company" &&
-      values.company === settings.companyPlaceholder
-    ) {
-      values.company = "";
-    }
+    // Lead.Company's placeholder (or the Account a converted Lead's placeholder became).
+    if (values.company === settings.companyPlaceholder) values.company = "";
     return values;
   }
 
@@ -348,6 +348,45 @@ export class ContactSync {
     await context.store.deleteMapping(CONTACT_MAPPING, mapping.linqId);
   }
 
+  /**
+   * Follows a converted Lead to its Contact: the Lead's `salesforce.contact` mapping and the handle
+   * mappings pointing at it (and `handles`) move to the Contact, keeping the last synced values (the
+   * conversion copied them). Returns the Contact and the settings it is synced with (`relinked`
+   * false when the Contact was linked to another Linq contact already: the Lead's link is dropped);
+   * undefined when the Contact is gone. Call it under the person's lock.
+   */
+  private async followConversion(
+    lead: SalesforceRecord,
+    settings: SalesforceRouteSettings,
+    context: ConnectorContext,
+    handles: readonly string[] = [],
+  ): Promise<{ record: SalesforceRecord; settings: SalesforceRouteSettings; relinked: boolean } | undefined> {
+    const contactId = convertedContactIdOf(lead) ?? "";
+    const ids = { salesforceRecordId: lead.Id, convertedContactId: contactId };
+    const record = await readRecord(this.services, settings, "Contact", contactId, context.signal);
+    if (record === undefined) {
+      context.logger.info(ids, "the Lead was converted and its Contact is gone: nothing to sync");
+      return undefined;
+    }
+    const { linqContactId, relinked } = await moveLinksToConvertedContact(context.store, {
+      leadId: lead.Id,
+      contactId: record.Id,
+      handles,
+    });
+    if (relinked) {
+      context.logger.info(
+        { ...ids, linqContactId },
+        "the Lead was converted: the person now syncs with its Contact",
+      );
+    } else {
+      context.logger.warn(
+        { ...ids, linqContactId },
+        "the converted Lead's Contact is linked to another Linq contact already: keeping that link",
+      );
+    }
+    return { record, settings: settingsForObject(settings, "Contact"), relinked };
+  }
+
   // ------------------------------------------------------------------ Linq → Salesforce
 
   /** `contact.created` / `contact.updated`: upsert the Salesforce Contact or Lead. */
@@ -366,7 +405,8 @@ export class ContactSync {
       const mapping = await context.store.findByLinqId(CONTACT_MAPPING, linqId);
       if (mapping !== undefined) {
         const metadata = contactMetadata(mapping);
-        if (metadata.objectType === settings.objectType) {
+        // On a Lead route a person linked to a Contact (a converted Lead's) stays on it.
+        if (metadata.objectType === settings.objectType || settings.objectType === "Lead") {
           const changed = changedSinceLastSync({
             fields,
             kinds: linqContactFieldKinds,
@@ -381,19 +421,30 @@ export class ContactSync {
             );
             return;
           }
-          const record = await readRecord(
+          const read = await readRecord(
             this.services,
             settings,
-            settings.objectType,
+            metadata.objectType,
             mapping.externalId,
             context.signal,
           );
-          if (record !== undefined && isConvertedLead(record)) {
-            logger.info({ salesforceRecordId: record.Id }, "the linked Lead was converted: not updating it");
-            return;
-          }
-          if (record !== undefined) {
-            await this.mergeLinked({ contact, record, metadata, settings, context });
+          const linked =
+            read === undefined || convertedContactIdOf(read) === undefined
+              ? read && {
+                  record: read,
+                  settings: settingsForObject(settings, metadata.objectType),
+                  relinked: true,
+                }
+              : await this.followConversion(read, settings, context);
+          if (linked?.relinked === false) return;
+          if (linked !== undefined) {
+            await this.mergeLinked({
+              contact,
+              record: linked.record,
+              metadata,
+              settings: linked.settings,
+              context,
+            });
             return;
           }
           logger.info(
@@ -408,23 +459,25 @@ export class ContactSync {
         }
         await this.forgetLink(mapping, context);
       }
-      const found =
+      const match =
         (await searchRecordByExternalId(this.services, settings, linqId, context.signal)) ??
         (await findRecordOfPerson(this.services, settings, context, identity));
-      if (found !== undefined) {
-        if (isConvertedLead(found)) {
-          logger.info({ salesforceRecordId: found.Id }, "the person's Lead was converted: not updating it");
-          return;
-        }
-        const linked = await context.store.findByExternalId(CONTACT_MAPPING, found.Id);
+      if (match !== undefined) {
+        // A converted Lead: the person is its Contact's (never a second record).
+        const found =
+          convertedContactIdOf(match) === undefined
+            ? { record: match, settings: settingsForObject(settings, objectTypeOfId(match.Id)) }
+            : await this.followConversion(match, settings, context);
+        if (found === undefined) return;
+        const linked = await context.store.findByExternalId(CONTACT_MAPPING, found.record.Id);
         if (linked !== undefined && linked.linqId !== linqId) {
           logger.warn(
-            { salesforceRecordId: found.Id, linkedLinqContactId: linked.linqId },
+            { salesforceRecordId: found.record.Id, linkedLinqContactId: linked.linqId },
             "the matching Salesforce record is already linked to another Linq contact: not linking a second one",
           );
           return;
         }
-        await this.link({ contact, record: found, settings, context });
+        await this.link({ contact, record: found.record, settings: found.settings, context });
         return;
       }
       const created = await this.createFromLinq(contact, settings, context, { lockKey, identity });
@@ -682,16 +735,14 @@ export class ContactSync {
     const lockKey = this.lockKey(identity, `handle:${key}`);
     return context.store.withLock(lockKey, async () => {
       const found = await findRecordOfPerson(this.services, settings, context, identity);
-      if (found !== undefined && isConvertedLead(found)) {
-        context.logger.info(
-          { salesforceRecordId: found.Id },
-          "the sender's Lead was converted: nothing to log it on",
-        );
-        return undefined;
+      if (found !== undefined && convertedContactIdOf(found) !== undefined) {
+        const followed = await this.followConversion(found, settings, context, [key]);
+        return followed && { id: followed.record.Id, objectType: "Contact" as const };
       }
       if (found !== undefined) {
-        await this.rememberHandles(found.Id, settings.objectType, [key], context);
-        return { id: found.Id, objectType: settings.objectType };
+        const objectType = objectTypeOfId(found.Id);
+        await this.rememberHandles(found.Id, objectType, [key], context);
+        return { id: found.Id, objectType };
       }
       if (!options.create) return undefined;
       const person = identity.phoneNumber !== undefined ? { phone_number: key } : { email: key };
@@ -739,28 +790,32 @@ export class ContactSync {
       logger.debug({ objectType }, "the route syncs another object type: change ignored");
       return;
     }
-    const record = payload.deleted
+    const read = payload.deleted
       ? undefined
       : await readRecord(this.services, settings, objectType, recordId, context.signal);
-    if (record === undefined) {
+    if (read === undefined) {
       await this.salesforceRecordGone(recordId, settings, context);
       return;
     }
-    if (isConvertedLead(record)) {
-      logger.debug({}, "a converted Lead: not synced to Linq");
-      return;
-    }
-    const identity = identityOfRecord(record, settings, this.services.phoneNumberOptions);
-    await context.store.withLock(this.lockKey(identity, `salesforce:${recordId}`), async () => {
-      const fields = contactSyncFields(settings);
-      const mapping = await context.store.findByExternalId(CONTACT_MAPPING, recordId);
+    const lockIdentity = identityOfRecord(read, settings, this.services.phoneNumberOptions);
+    await context.store.withLock(this.lockKey(lockIdentity, `salesforce:${recordId}`), async () => {
+      // A converted Lead: the person carries on with its Contact.
+      const followed =
+        convertedContactIdOf(read) === undefined
+          ? { record: read, settings }
+          : await this.followConversion(read, settings, context);
+      if (followed === undefined) return;
+      const { record, settings: recordSettings } = followed;
+      const identity = identityOfRecord(record, recordSettings, this.services.phoneNumberOptions);
+      const fields = contactSyncFields(recordSettings);
+      const mapping = await context.store.findByExternalId(CONTACT_MAPPING, record.Id);
       if (mapping !== undefined) {
         const metadata = contactMetadata(mapping);
         if (
           isEchoOfLastSync({
             fields,
             kinds: linqContactFieldKinds,
-            current: this.salesforceSide(record, settings, [metadata.synced]),
+            current: this.salesforceSide(record, recordSettings, [metadata.synced]),
             lastSynced: metadata.synced,
             phoneNumberOptions: this.services.phoneNumberOptions,
           })
@@ -776,7 +831,7 @@ export class ContactSync {
         }
         const contact = await this.linqContact(mapping.linqId, context);
         if (contact !== undefined) {
-          await this.mergeLinked({ contact, record, metadata, settings, context });
+          await this.mergeLinked({ contact, record, metadata, settings: recordSettings, context });
           return;
         }
         logger.info({ linqContactId: mapping.linqId }, "the linked Linq contact is gone: matching again");
@@ -785,17 +840,17 @@ export class ContactSync {
       const found = await this.findLinqContact(identity, context);
       if (found !== undefined) {
         const linked = await context.store.findByLinqId(CONTACT_MAPPING, String(found.id));
-        if (linked !== undefined && linked.externalId !== recordId) {
+        if (linked !== undefined && linked.externalId !== record.Id) {
           logger.warn(
             { linqContactId: String(found.id), linkedSalesforceRecordId: linked.externalId },
             "the matching Linq contact is already linked to another Salesforce record: not linking a second one",
           );
           return;
         }
-        await this.link({ contact: found, record, settings, context });
+        await this.link({ contact: found, record, settings: recordSettings, context });
         return;
       }
-      await this.createLinqContact(record, identity, settings, context);
+      await this.createLinqContact(record, identity, recordSettings, context);
     });
   }
 

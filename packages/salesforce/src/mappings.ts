@@ -15,7 +15,7 @@
  * Cursors: `salesforce:poll:<Contact|Lead>` (the SystemModstamp and Id the last poll reached) and
  * `salesforce:deleted:<Contact|Lead>` (the end of the last Get Deleted window).
  */
-import type { Mapping } from "@linq-connect/core";
+import type { Mapping, MappingStore } from "@linq-connect/core";
 import { z } from "zod";
 import type { LinqContactField, SalesforceObjectName } from "./field-mapping.ts";
 
@@ -89,4 +89,45 @@ export function digestLines(mapping: Mapping): DigestLine[] {
 
 export function handleExternalId(recordId: string, handle: string): string {
   return `${recordId}#${handle}`;
+}
+
+/**
+ * Moves the links of a converted Lead to its Contact: the Lead's `salesforce.contact` mapping (same
+ * Linq contact and last synced values, object Contact) and the `salesforce.handle` mappings that
+ * point at the Lead, plus `handles` that have none. `relinked` is false when the Contact was linked
+ * to another Linq contact already (that link is kept, the Lead's is dropped). Call it under the
+ * person's lock.
+ */
+export async function moveLinksToConvertedContact(
+  store: MappingStore,
+  input: { leadId: string; contactId: string; handles?: readonly string[] },
+): Promise<{ linqContactId: string | undefined; relinked: boolean }> {
+  const { leadId, contactId } = input;
+  const mapping = await store.findByExternalId(CONTACT_MAPPING, leadId);
+  const handles = new Set(input.handles ?? []);
+  let relinked = true;
+  if (mapping !== undefined) {
+    const metadata = contactMetadata(mapping);
+    for (const handle of metadata.handles) handles.add(handle);
+    await store.deleteMapping(CONTACT_MAPPING, mapping.linqId);
+    const stored = await store.insertMapping({
+      kind: CONTACT_MAPPING,
+      linqId: mapping.linqId,
+      externalId: contactId,
+      metadata: { ...metadata, objectType: "Contact", systemModstamp: "" } satisfies ContactMappingMetadata,
+    });
+    relinked = stored.linqId === mapping.linqId;
+  }
+  for (const handle of handles) {
+    const existing = await store.findByLinqId(HANDLE_MAPPING, handle);
+    if (existing !== undefined && existing.metadata.recordId !== leadId) continue;
+    if (existing !== undefined) await store.deleteMapping(HANDLE_MAPPING, handle);
+    await store.insertMapping({
+      kind: HANDLE_MAPPING,
+      linqId: handle,
+      externalId: handleExternalId(contactId, handle),
+      metadata: { recordId: contactId, objectType: "Contact" },
+    });
+  }
+  return { linqContactId: mapping?.linqId, relinked };
 }

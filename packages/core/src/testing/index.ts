@@ -14,7 +14,21 @@ export {
   memoryLogger,
   type WorkItem,
 } from "./connector-test-host.ts";
+export {
+  type BaseFaultRule,
+  type InjectedFault,
+  matchesMethodAndPath,
+  SimulatorFaultRegistry,
+  type SimulatorFaultRegistryOptions,
+} from "./fault-registry.ts";
 export { startLinqSimulator } from "./linq-simulator.ts";
+export {
+  closeSimulatorServer,
+  createSimulatorServer,
+  listenSimulatorServer,
+  type RequestBody,
+  readSimulatorRequestBody,
+} from "./simulator-http.ts";
 export type {
   CallRecord,
   DeliveryStatus,

@@ -36,14 +36,19 @@
  * - Faults (`simulator.faults.inject`) are applied before authentication.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { ConfigurationError, InvalidPhoneNumberError } from "../errors.ts";
 import { isEmailAddress, normalizeLenientPhoneNumber } from "./simulator-addresses.ts";
 import { apiProblem, type ErrorFormat, isApiProblem, renderProblem } from "./simulator-errors.ts";
 import { type SimulatorEvent, WEBHOOK_EVENT_TYPES } from "./simulator-events.ts";
 import { type AppliedFault, FaultRegistry } from "./simulator-faults.ts";
+import {
+  closeSimulatorServer,
+  createSimulatorServer,
+  listenSimulatorServer,
+  readSimulatorRequestBody,
+} from "./simulator-http.ts";
 import { IntervalLimiter, TokenBucket } from "./simulator-limits.ts";
 import {
   buildRoutes,
@@ -238,15 +243,10 @@ class RunningSimulator implements LinqSimulator {
       flush: () => dispatcher.flush(),
       deliver: (event) => this.deliverArbitraryEvent(event),
     };
-    this.server = createServer((request, response) => {
-      this.handleRequest(request, response).catch((error: unknown) => {
-        this.settings.log(
-          `simulator failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-        );
-        if (!response.headersSent) response.writeHead(500).end();
-        else response.destroy();
-      });
-    });
+    this.server = createSimulatorServer(
+      (request, response) => this.handleRequest(request, response),
+      this.settings.log,
+    );
   }
 
   get baseUrl(): string {
@@ -258,18 +258,7 @@ class RunningSimulator implements LinqSimulator {
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void =>
-        reject(new ConfigurationError(`The simulator cannot listen: ${error.message}`, { cause: error }));
-      this.server.once("error", onError);
-      this.server.listen(this.settings.port, this.settings.host, () => {
-        this.server.off("error", onError);
-        resolve();
-      });
-    });
-    const { address, port } = this.server.address() as AddressInfo;
-    const host = address.includes(":") ? `[${address}]` : address;
-    this.address = `http://${host}:${port}`;
+    this.address = await listenSimulatorServer(this.server, this.settings.host, this.settings.port);
     this.store.baseUrl = this.address;
   }
 
@@ -287,10 +276,7 @@ class RunningSimulator implements LinqSimulator {
       this.lifetime.abort();
       this.store.dispose();
       await this.dispatcher.close();
-      await new Promise<void>((resolve) => {
-        this.server.close(() => resolve());
-        this.server.closeAllConnections();
-      });
+      await closeSimulatorServer(this.server);
     })();
     return this.closing;
   }
@@ -333,7 +319,7 @@ class RunningSimulator implements LinqSimulator {
       return;
     }
 
-    const body = await readBody(request, this.settings.maxUploadBytes);
+    const body = await readSimulatorRequestBody(request, this.settings.maxUploadBytes);
     if (!body.complete) {
       log("client disconnected before sending the whole body");
       return;
@@ -660,34 +646,6 @@ function writeResponse(response: ServerResponse, result: SimulatorResponse): voi
   if (result.status !== 204) headers["content-length"] = bytes.byteLength;
   response.writeHead(result.status, headers);
   response.end(result.status === 204 ? undefined : bytes);
-}
-
-/** Reads the whole body; past `limit` the rest is drained (so the client still gets the 413) and `tooLarge` is set. */
-function readBody(
-  request: IncomingMessage,
-  limit: number,
-): Promise<{ bytes: Buffer; tooLarge: boolean; complete: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = Number(request.headers["content-length"] ?? "0") > limit;
-    request.on("data", (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.byteLength;
-      if (size > limit) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on("end", () =>
-      resolve({ bytes: tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks), tooLarge, complete: true }),
-    );
-    // A client that disconnects mid-body: resolve (once) so the request is dropped, not processed.
-    request.on("close", () => resolve({ bytes: Buffer.alloc(0), tooLarge, complete: false }));
-    request.on("error", reject);
-  });
 }
 
 function queryRecord(parameters: URLSearchParams): Record<string, string | string[]> {

@@ -28,10 +28,15 @@
  * - Faults (`simulator.faults.inject`) are applied before authentication.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { ConfigurationError } from "@linq-connect/core";
+import {
+  closeSimulatorServer,
+  createSimulatorServer,
+  listenSimulatorServer,
+  readSimulatorRequestBody,
+} from "@linq-connect/core/testing";
 import {
   authenticationError,
   HubSpotApiError,
@@ -316,15 +321,10 @@ class RunningSimulator implements HubSpotSimulator {
       },
       flush: () => dispatcher.flush(),
     };
-    this.server = createServer((request, response) => {
-      this.handleRequest(request, response).catch((error: unknown) => {
-        this.settings.log(
-          `simulator failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-        );
-        if (!response.headersSent) response.writeHead(500).end();
-        else response.destroy();
-      });
-    });
+    this.server = createSimulatorServer(
+      (request, response) => this.handleRequest(request, response),
+      this.settings.log,
+    );
   }
 
   get baseUrl(): string {
@@ -336,18 +336,7 @@ class RunningSimulator implements HubSpotSimulator {
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void =>
-        reject(new ConfigurationError(`The simulator cannot listen: ${error.message}`, { cause: error }));
-      this.server.once("error", onError);
-      this.server.listen(this.settings.port, this.settings.host, () => {
-        this.server.off("error", onError);
-        resolve();
-      });
-    });
-    const { address, port } = this.server.address() as AddressInfo;
-    const host = address.includes(":") ? `[${address}]` : address;
-    this.address = `http://${host}:${port}`;
+    this.address = await listenSimulatorServer(this.server, this.settings.host, this.settings.port);
   }
 
   reset(): void {
@@ -363,10 +352,7 @@ class RunningSimulator implements HubSpotSimulator {
     this.closing ??= (async () => {
       this.lifetime.abort();
       await this.dispatcher.close();
-      await new Promise<void>((resolve) => {
-        this.server.close(() => resolve());
-        this.server.closeAllConnections();
-      });
+      await closeSimulatorServer(this.server);
     })();
     return this.closing;
   }
@@ -414,7 +400,8 @@ class RunningSimulator implements HubSpotSimulator {
       log("no answer (timeout fault)");
       return;
     }
-    const body = await readBody(request);
+    const raw = await readSimulatorRequestBody(request, MAX_BODY_BYTES);
+    const body = { text: raw.bytes.toString("utf8"), tooLarge: raw.tooLarge, complete: raw.complete };
     if (!body.complete) {
       log("client disconnected before sending the whole body");
       return;
@@ -778,30 +765,6 @@ function writeResponse(
   if (result.status !== 204) headers["content-length"] = bytes.byteLength;
   response.writeHead(result.status, headers);
   response.end(result.status === 204 ? undefined : bytes);
-}
-
-/** Reads the whole body as text; past the limit the rest is drained and `tooLarge` is set. */
-function readBody(request: IncomingMessage): Promise<{ text: string; tooLarge: boolean; complete: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = Number(request.headers["content-length"] ?? "0") > MAX_BODY_BYTES;
-    request.on("data", (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.byteLength;
-      if (size > MAX_BODY_BYTES) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on("end", () =>
-      resolve({ text: tooLarge ? "" : Buffer.concat(chunks).toString("utf8"), tooLarge, complete: true }),
-    );
-    request.on("close", () => resolve({ text: "", tooLarge, complete: false }));
-    request.on("error", reject);
-  });
 }
 
 function queryRecord(parameters: URLSearchParams): Record<string, string | string[]> {

@@ -18,6 +18,8 @@ export type {
   SalesforceFaultKind,
   SalesforceFaultRule,
   SalesforceFieldValue,
+  SalesforceLeadConversion,
+  SalesforceLeadConversionOptions,
   SalesforceRecord,
   SalesforceRecordedRequest,
   SalesforceSimulator,

@@ -17,6 +17,7 @@
  * });
  * await connection.sobject("Contact").create({ LastName: "Ng", MobilePhone: "(555) 123-4567" });
  * salesforce.users.update("Contact", id, { Title: "CTO" }); // someone edits it in the UI
+ * salesforce.users.convertLead(leadId);                      // someone converts a Lead
  * salesforce.state.records("Contact");                       // inspect what happened
  * await salesforce.close();
  * ```
@@ -26,11 +27,16 @@
  * REQUEST_LIMIT_EXCEEDED) → the resource. Every `/services/data/vXX.X/` answer
  * after authentication carries `Sforce-Limit-Info: api-usage=N/LIMIT`.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConfigurationError } from "@linq-connect/core";
+import {
+  closeSimulatorServer,
+  createSimulatorServer,
+  listenSimulatorServer,
+  readSimulatorRequestBody,
+} from "@linq-connect/core/testing";
 import {
   type ApiRequest,
   type ApiResponse,
@@ -254,15 +260,10 @@ class RunningSalesforceSimulator implements SalesforceSimulator {
       inject: (fault) => this.faultRegistry.inject(fault),
       clear: () => this.faultRegistry.clear(),
     };
-    this.server = createServer((request, response) => {
-      this.handle(request, response).catch((error: unknown) => {
-        this.settings.log(
-          `simulator failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-        );
-        if (!response.headersSent) response.writeHead(500).end();
-        else response.destroy();
-      });
-    });
+    this.server = createSimulatorServer(
+      (request, response) => this.handle(request, response),
+      this.settings.log,
+    );
   }
 
   get instanceUrl(): string {
@@ -278,18 +279,7 @@ class RunningSalesforceSimulator implements SalesforceSimulator {
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void =>
-        reject(new ConfigurationError(`The simulator cannot listen: ${error.message}`, { cause: error }));
-      this.server.once("error", onError);
-      this.server.listen(this.settings.port, this.settings.host, () => {
-        this.server.off("error", onError);
-        resolve();
-      });
-    });
-    const { address, port } = this.server.address() as AddressInfo;
-    const host = address.includes(":") ? `[${address}]` : address;
-    this.address = `http://${host}:${port}`;
+    this.address = await listenSimulatorServer(this.server, this.settings.host, this.settings.port);
     this.oauth.baseUrl = this.address;
   }
 
@@ -325,10 +315,7 @@ class RunningSalesforceSimulator implements SalesforceSimulator {
     this.closing ??= (async () => {
       this.lifetime.abort();
       this.bulk.reset();
-      await new Promise<void>((resolve) => {
-        this.server.close(() => resolve());
-        this.server.closeAllConnections();
-      });
+      await closeSimulatorServer(this.server);
     })();
     return this.closing;
   }
@@ -369,7 +356,7 @@ class RunningSalesforceSimulator implements SalesforceSimulator {
       log("no answer (timeout fault)");
       return;
     }
-    const body = await readBody(request, this.settings.maxBodyBytes);
+    const body = await readSimulatorRequestBody(request, this.settings.maxBodyBytes);
     if (!body.complete) return;
     if (fault?.kind === "latency") {
       try {
@@ -620,6 +607,12 @@ class RunningSalesforceSimulator implements SalesforceSimulator {
           source: "json",
         });
       },
+      convertLead: (leadId, options = {}) =>
+        this.store.convertLead(
+          leadId,
+          { contactId: options.contactId, accountId: options.accountId },
+          { userId: uiUser(options.as).id, source: "json", allowDuplicates: true },
+        ),
     };
   }
 }
@@ -682,32 +675,6 @@ function writeResponse(response: ServerResponse, result: ApiResponse): void {
   if (result.status !== 204) headers["content-length"] = bytes.byteLength;
   response.writeHead(result.status, headers);
   response.end(result.status === 204 ? undefined : bytes);
-}
-
-function readBody(
-  request: IncomingMessage,
-  limit: number,
-): Promise<{ bytes: Buffer; tooLarge: boolean; complete: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = Number(request.headers["content-length"] ?? "0") > limit;
-    request.on("data", (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.byteLength;
-      if (size > limit) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on("end", () =>
-      resolve({ bytes: tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks), tooLarge, complete: true }),
-    );
-    request.on("close", () => resolve({ bytes: Buffer.alloc(0), tooLarge, complete: false }));
-    request.on("error", reject);
-  });
 }
 
 function queryRecord(parameters: URLSearchParams): Record<string, string | string[]> {

@@ -445,6 +445,26 @@ function standardObjects(): ObjectSpec[] {
           updateable: false,
           defaultedOnCreate: true,
         }),
+        // Set by lead conversion (`simulator.users.convertLead`), read-only through the API.
+        field({
+          name: "ConvertedContactId",
+          type: "reference",
+          label: "Converted Contact ID",
+          createable: false,
+          updateable: false,
+          referenceTo: ["Contact"],
+          relationshipName: "ConvertedContact",
+        }),
+        field({
+          name: "ConvertedAccountId",
+          type: "reference",
+          label: "Converted Account ID",
+          createable: false,
+          updateable: false,
+          referenceTo: ["Account"],
+          relationshipName: "ConvertedAccount",
+        }),
+        field({ name: "ConvertedDate", type: "date", createable: false, updateable: false }),
       ],
     },
     {

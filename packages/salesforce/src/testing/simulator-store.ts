@@ -62,6 +62,50 @@ export interface Savepoint {
 
 const CLOSED_TASK_STATUSES = new Set(["completed"]);
 
+/** Lead fields → Account fields on conversion (Salesforce's standard lead field mapping). */
+const LEAD_TO_ACCOUNT: Readonly<Record<string, string>> = {
+  Company: "Name",
+  Phone: "Phone",
+  Website: "Website",
+  Industry: "Industry",
+  Street: "BillingStreet",
+  City: "BillingCity",
+  State: "BillingState",
+  PostalCode: "BillingPostalCode",
+  Country: "BillingCountry",
+  OwnerId: "OwnerId",
+};
+
+/** Lead fields → Contact fields on conversion. */
+const LEAD_TO_CONTACT: Readonly<Record<string, string>> = {
+  Salutation: "Salutation",
+  FirstName: "FirstName",
+  LastName: "LastName",
+  Title: "Title",
+  Email: "Email",
+  Phone: "Phone",
+  MobilePhone: "MobilePhone",
+  Street: "MailingStreet",
+  City: "MailingCity",
+  State: "MailingState",
+  PostalCode: "MailingPostalCode",
+  Country: "MailingCountry",
+  LeadSource: "LeadSource",
+  Description: "Description",
+  HasOptedOutOfEmail: "HasOptedOutOfEmail",
+  DoNotCall: "DoNotCall",
+  OwnerId: "OwnerId",
+};
+
+function isConvertedLead(record: StoredRecord): boolean {
+  return record.object.name === "Lead" && record.values.IsConverted === true;
+}
+
+/** What Salesforce answers to an update of a converted Lead, or a lookup naming one. */
+function convertedLeadError(): SalesforceRecordError {
+  return new SalesforceRecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead");
+}
+
 export class RecordStore {
   private readonly schema: Schema;
   private readonly ids: IdGenerator;
@@ -220,6 +264,7 @@ export class RecordStore {
         `entity type cannot be updated: ${object.name}`,
       );
     }
+    if (isConvertedLead(record)) throw convertedLeadError();
     const changes = this.prepare(object, input, "update", record, context);
     const values = { ...record.values, ...changes };
     this.checkRequired(object, values);
@@ -336,6 +381,97 @@ export class RecordStore {
     for (const dependent of dependents) {
       if (dependent.values.IsDeleted !== true) this.cascadeDelete(dependent, context);
     }
+  }
+
+  /**
+   * Converts a Lead as Salesforce's "Convert" button does (without an Opportunity): the Account (the
+   * given one, the given Contact's, or a new one named after Lead.Company) and the Contact (the given
+   * one, whose blank fields the Lead fills, or a new one) are saved, the Lead becomes read-only
+   * (IsConverted, Converted*Id, ConvertedDate, the converted Status) and its Tasks move to the Contact.
+   * All or nothing.
+   */
+  convertLead(
+    leadId: string,
+    options: { contactId?: string | undefined; accountId?: string | undefined },
+    context: WriteContext,
+  ): { leadId: string; contactId: string; accountId: string } {
+    const leadObject = this.requireObject("Lead");
+    const lead = this.requireLive(leadObject, leadId);
+    if (isConvertedLead(lead)) throw convertedLeadError();
+    const savepoint = this.savepoint();
+    try {
+      const existingContact =
+        options.contactId === undefined
+          ? undefined
+          : this.requireLive(this.requireObject("Contact"), options.contactId);
+      const accountId =
+        options.accountId ??
+        (typeof existingContact?.values.AccountId === "string"
+          ? existingContact.values.AccountId
+          : undefined);
+      const account =
+        accountId === undefined
+          ? this.create("Account", this.convertedValues(lead, LEAD_TO_ACCOUNT), context)
+          : this.requireLive(this.requireObject("Account"), accountId);
+      const contactValues = { ...this.convertedValues(lead, LEAD_TO_CONTACT), AccountId: account.id };
+      const contact =
+        existingContact === undefined
+          ? this.create("Contact", contactValues, context)
+          : this.update(
+              "Contact",
+              existingContact.id,
+              Object.fromEntries(
+                Object.entries(contactValues).filter(([name]) => {
+                  const current = existingContact.values[name];
+                  return current === null || current === undefined || current === "";
+                }),
+              ),
+              context,
+            );
+      const stamp = this.timestamp();
+      this.remember(lead);
+      const status = leadObject
+        .field("Status")
+        ?.picklist?.values.find((value) => /converted/i.test(value) && !/not converted/i.test(value));
+      Object.assign(lead.values, {
+        IsConverted: true,
+        ConvertedContactId: contact.id,
+        ConvertedAccountId: account.id,
+        ConvertedDate: stamp.slice(0, 10),
+        ...(status === undefined ? {} : { Status: status }),
+        LastModifiedDate: stamp,
+        LastModifiedById: context.userId,
+        SystemModstamp: stamp,
+      });
+      for (const task of this.all("Task").filter((candidate) => candidate.values.WhoId === lead.id)) {
+        this.remember(task);
+        Object.assign(task.values, {
+          WhoId: contact.id,
+          LastModifiedDate: stamp,
+          LastModifiedById: context.userId,
+          SystemModstamp: stamp,
+        });
+        this.derive(task);
+      }
+      savepoint.release();
+      return { leadId: lead.id, contactId: contact.id, accountId: account.id };
+    } catch (error) {
+      savepoint.rollback();
+      throw error;
+    }
+  }
+
+  /** The non-blank values of a Lead under the field names of the record it converts into. */
+  private convertedValues(
+    lead: StoredRecord,
+    fields: Readonly<Record<string, string>>,
+  ): Record<string, StoredValue> {
+    const values: Record<string, StoredValue> = {};
+    for (const [from, to] of Object.entries(fields)) {
+      const value = lead.values[from];
+      if (value !== null && value !== undefined && value !== "") values[to] = value;
+    }
+    return values;
   }
 
   /** Opens a savepoint: writes after it can be rolled back. */
@@ -477,6 +613,8 @@ export class RecordStore {
         definition.name,
       ]);
     }
+    // A Task's WhoId (or any lookup) cannot name a converted Lead.
+    if (isConvertedLead(record)) throw convertedLeadError();
   }
 
   private checkRequired(object: ObjectDefinition, values: Record<string, StoredValue>): void {

@@ -191,6 +191,32 @@ export interface SalesforceSimulatorUsers {
   ): SalesforceRecord;
   /** Moves the record to the recycle bin (and into the delete log). */
   delete(sobject: string, id: string, options?: { as?: string }): void;
+  /**
+   * Converts a Lead as the "Convert" button does (no Opportunity): into a new Account named after
+   * Lead.Company (or `accountId`, or `contactId`'s Account) and a new Contact with the Lead's name,
+   * email, phones, title and address (or `contactId`, whose blank fields the Lead fills). The Lead gets
+   * IsConverted, ConvertedContactId, ConvertedAccountId, ConvertedDate and Status "Closed - Converted"
+   * and is read-only from then on (`CANNOT_UPDATE_CONVERTED_LEAD`, also for a Task naming it); its
+   * Tasks move to the Contact. Throws {@link SalesforceRecordError}.
+   */
+  convertLead(leadId: string, options?: SalesforceLeadConversionOptions): SalesforceLeadConversion;
+}
+
+/** Options of {@link SalesforceSimulatorUsers.convertLead}. */
+export interface SalesforceLeadConversionOptions {
+  /** The user converting (id or username; default the UI user). */
+  as?: string;
+  /** Merge into this existing Contact instead of creating one. */
+  contactId?: string;
+  /** Use this existing Account instead of creating one. */
+  accountId?: string;
+}
+
+/** What a lead conversion made (Salesforce's LeadConvertResult without the Opportunity). */
+export interface SalesforceLeadConversion {
+  leadId: string;
+  contactId: string;
+  accountId: string;
 }
 
 /** The kinds of faults {@link SalesforceFaultRule} can inject. */

@@ -38,11 +38,16 @@
  * `.disconnectAll("refresh_requested")`).
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import { ConfigurationError } from "@linq-connect/core";
+import {
+  closeSimulatorServer,
+  createSimulatorServer,
+  listenSimulatorServer,
+  readSimulatorRequestBody,
+} from "@linq-connect/core/testing";
 import { Arguments, parseApiRequest, SlackApiError } from "./simulator-api-request.ts";
 import { AppTransport, EventDispatcher, sleep } from "./simulator-delivery.ts";
 import {
@@ -468,15 +473,10 @@ class RunningSlackSimulator implements SlackSimulator {
       inject: (rule) => this.faultRegistry.inject(rule),
       clear: () => this.faultRegistry.clear(),
     };
-    this.server = createServer((request, response) => {
-      this.handleRequest(request, response).catch((error: unknown) => {
-        this.settings.log(
-          `simulator failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-        );
-        if (!response.headersSent) response.writeHead(500).end();
-        else response.destroy();
-      });
-    });
+    this.server = createSimulatorServer(
+      (request, response) => this.handleRequest(request, response),
+      this.settings.log,
+    );
     this.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.handleUpgrade(request, socket, head).catch((error: unknown) => {
         this.settings.log(
@@ -500,18 +500,7 @@ class RunningSlackSimulator implements SlackSimulator {
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void =>
-        reject(new ConfigurationError(`The simulator cannot listen: ${error.message}`, { cause: error }));
-      this.server.once("error", onError);
-      this.server.listen(this.settings.port, this.settings.host, () => {
-        this.server.off("error", onError);
-        resolve();
-      });
-    });
-    const { address, port } = this.server.address() as AddressInfo;
-    const host = address.includes(":") ? `[${address}]` : address;
-    this.address = `http://${host}:${port}`;
+    this.address = await listenSimulatorServer(this.server, this.settings.host, this.settings.port);
     this.store.baseUrl = this.address;
   }
 
@@ -566,10 +555,7 @@ class RunningSlackSimulator implements SlackSimulator {
       await this.socketHub.close();
       await this.dispatcher.close();
       await this.transport.close();
-      await new Promise<void>((resolve) => {
-        this.server.close(() => resolve());
-        this.server.closeAllConnections();
-      });
+      await closeSimulatorServer(this.server);
     })();
     return this.closing;
   }
@@ -770,7 +756,7 @@ class RunningSlackSimulator implements SlackSimulator {
       log("no answer (timeout fault)");
       return;
     }
-    const body = await readBody(request, this.settings.maxUploadBytes + 1024 * 1024);
+    const body = await readSimulatorRequestBody(request, this.settings.maxUploadBytes + 1024 * 1024);
     if (!body.complete) {
       log("client disconnected before sending the whole body");
       return;
@@ -1169,33 +1155,6 @@ function writeResponse(response: ServerResponse, result: RouteResult, headOnly: 
   headers["content-length"] = bytes.byteLength;
   response.writeHead(result.status, headers);
   response.end(headOnly ? undefined : bytes);
-}
-
-/** Reads the whole body; past `limit` the rest is drained and `tooLarge` is set. */
-function readBody(
-  request: IncomingMessage,
-  limit: number,
-): Promise<{ bytes: Buffer; tooLarge: boolean; complete: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = Number(request.headers["content-length"] ?? "0") > limit;
-    request.on("data", (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.byteLength;
-      if (size > limit) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on("end", () =>
-      resolve({ bytes: tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks), tooLarge, complete: true }),
-    );
-    request.on("close", () => resolve({ bytes: Buffer.alloc(0), tooLarge, complete: false }));
-    request.on("error", reject);
-  });
 }
 
 function parseJsonOrText(bytes: Buffer): unknown {

@@ -1,0 +1,254 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type Harness, type HarnessOptions, startHarness } from "./connector-harness.test-helpers.ts";
+import { CONTACT_MAPPING, HANDLE_MAPPING } from "./mappings.ts";
+import { manualClock } from "./testing/salesforce-simulator.test-helpers.ts";
+
+const JANE = "+15551234567";
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+/** A Lead route harness whose Salesforce and connector clock moves when told (for polls). */
+async function startLeadRoute(options: HarnessOptions = {}) {
+  const clock = manualClock(new Date(Date.now() - 10 * 60_000).toISOString());
+  harness = await startHarness({
+    ...options,
+    route: { objectType: "Lead", ...options.route },
+    salesforce: { now: clock.now },
+    connector: { now: clock.now },
+  });
+  const current = harness;
+  return {
+    harness: current,
+    clock,
+    /** Polls a few seconds later (as the schedule would), and waits for the jobs. */
+    pollLater: async () => {
+      clock.advance(5_000);
+      await current.poll();
+    },
+  };
+}
+
+/** Jane's Linq contact (its Lead made by the connector) and her Linq id. */
+async function createJane(current: Harness): Promise<string> {
+  const created = await current.linq.createContact({
+    contact: { first_name: "Jane", last_name: "Doe", phone_number: JANE, company: "Acme" },
+  });
+  await current.settle();
+  return String(created.id);
+}
+
+function onlyLead(current: Harness) {
+  const leads = current.salesforce.state.records("Lead");
+  expect(leads).toHaveLength(1);
+  return leads[0] as (typeof leads)[number];
+}
+
+describe("converted Leads are followed to their Contact", () => {
+  it("a Linq update goes to the Contact, never to the Lead or a new record; Tasks go on the Contact", async () => {
+    const { harness: current } = await startLeadRoute();
+    const { salesforce, linq, linqSimulator } = current;
+    const janeId = await createJane(current);
+    const lead = onlyLead(current);
+    expect(lead).toMatchObject({ FirstName: "Jane", LastName: "Doe", Company: "Acme", MobilePhone: JANE });
+    await linqSimulator.inbound.text({ from: JANE, text: "Before the conversion" });
+    await current.settle();
+
+    const { contactId, accountId } = salesforce.users.convertLead(lead.Id);
+    await linq.updateContact(janeId, { contact: { first_name: "Jane", title: "CTO", company: "Acme Corp" } });
+    await current.settle();
+
+    expect(current.runner.deadLetters).toEqual([]);
+    expect(salesforce.state.records("Lead")).toHaveLength(1);
+    expect(salesforce.state.record("Lead", lead.Id)).toMatchObject({ IsConverted: true, Title: null });
+    const contacts = salesforce.state.records("Contact");
+    expect(contacts).toHaveLength(1);
+    const account = salesforce.state.records("Account").find((entry) => entry.Name === "Acme Corp");
+    expect(contacts[0]).toMatchObject({
+      Id: contactId,
+      FirstName: "Jane",
+      LastName: "Doe",
+      MobilePhone: JANE,
+      Title: "CTO",
+      AccountId: account?.Id,
+    });
+    expect(account?.Id).not.toBe(accountId);
+    expect(current.store.all(CONTACT_MAPPING)).toEqual([
+      expect.objectContaining({
+        linqId: janeId,
+        externalId: contactId,
+        metadata: expect.objectContaining({ objectType: "Contact" }),
+      }),
+    ]);
+    expect(current.store.all(HANDLE_MAPPING)).toEqual([
+      expect.objectContaining({ linqId: JANE, metadata: { recordId: contactId, objectType: "Contact" } }),
+    ]);
+
+    await linqSimulator.inbound.text({ from: JANE, text: "After the conversion" });
+    await current.settle();
+    const tasks = salesforce.state.records("Task");
+    expect(tasks).toHaveLength(2);
+    expect(tasks.map((task) => task.WhoId)).toEqual([contactId, contactId]);
+    expect(tasks[1]?.Description).toContain("After the conversion");
+    // The Linq contact kept its values; nothing was copied back but what changed.
+    expect(linqSimulator.state.contacts()).toEqual([
+      expect.objectContaining({ first_name: "Jane", last_name: "Doe", title: "CTO", company: "Acme Corp" }),
+    ]);
+    // A new person on the route still becomes a Lead.
+    await linq.createContact({ contact: { first_name: "Sam", phone_number: "+15557654321" } });
+    await current.settle();
+    expect(salesforce.state.records("Lead").map((entry) => entry.FirstName)).toEqual(["Jane", "Sam"]);
+    expect(salesforce.state.records("Contact")).toHaveLength(1);
+    expect(current.runner.deadLetters).toEqual([]);
+  });
+
+  it("a sender whose Lead was converted: the refused Task is logged on the Contact, and the handle follows", async () => {
+    const { harness: current } = await startLeadRoute();
+    const { salesforce, linqSimulator } = current;
+    await linqSimulator.inbound.text({ from: JANE, text: "Hi, who is this?" });
+    await current.settle();
+    const lead = onlyLead(current);
+    expect(lead).toMatchObject({ LastName: JANE, Company: "Unknown (via Linq)" });
+    const { contactId } = salesforce.users.convertLead(lead.Id);
+
+    await linqSimulator.inbound.text({ from: JANE, text: "Still me" });
+    await current.settle();
+
+    expect(current.runner.deadLetters).toEqual([]);
+    const refused = salesforce.requests.filter(
+      (request) =>
+        request.method === "POST" && request.path.endsWith("/sobjects/Task") && request.status === 400,
+    );
+    expect(refused).toHaveLength(1);
+    const tasks = salesforce.state.records("Task");
+    expect(tasks.map((task) => task.WhoId)).toEqual([contactId, contactId]);
+    expect(tasks[1]?.Description).toContain("Still me");
+    await expect(current.store.findByLinqId(HANDLE_MAPPING, JANE)).resolves.toMatchObject({
+      metadata: { recordId: contactId, objectType: "Contact" },
+    });
+    expect(salesforce.state.records("Lead")).toHaveLength(1);
+    expect(salesforce.state.records("Contact")).toHaveLength(1);
+    // The next message goes straight to the Contact: no refused create.
+    await linqSimulator.inbound.text({ from: JANE, text: "Third" });
+    await current.settle();
+    expect(
+      salesforce.requests.filter(
+        (request) => request.path.endsWith("/sobjects/Task") && request.status === 400,
+      ),
+    ).toHaveLength(1);
+    expect(salesforce.state.records("Task")).toHaveLength(3);
+  });
+
+  it("the poll after a conversion links the Contact, and creates no Linq duplicate", async () => {
+    const started = await startLeadRoute();
+    const { harness: current, pollLater, clock } = started;
+    const { salesforce, linqSimulator } = current;
+    await pollLater(); // starts the cursors
+    const janeId = await createJane(current);
+    const lead = onlyLead(current);
+    // Someone else's Lead, made in Salesforce and converted before any poll saw it.
+    const other = salesforce.users.create("Lead", {
+      FirstName: "Ravi",
+      LastName: "Shah",
+      Company: "Initech",
+      Phone: "(555) 222-3333",
+    });
+    clock.advance(2_000);
+    const jane = salesforce.users.convertLead(lead.Id);
+    const ravi = salesforce.users.convertLead(other.Id);
+    const linqWritesBefore = linqSimulator.requests.filter((request) => request.method !== "GET").length;
+
+    await pollLater();
+
+    expect(current.runner.deadLetters).toEqual([]);
+    const people = linqSimulator.state.contacts();
+    expect(people).toHaveLength(2);
+    const raviInLinq = people.find((person) => person.first_name === "Ravi");
+    expect(raviInLinq).toMatchObject({ last_name: "Shah", phone_number: "+15552223333" });
+    const mappings = current.store.all(CONTACT_MAPPING);
+    expect(
+      mappings.map((mapping) => [mapping.linqId, mapping.externalId, mapping.metadata.objectType]),
+    ).toEqual(
+      expect.arrayContaining([
+        [janeId, jane.contactId, "Contact"],
+        [String(raviInLinq?.id), ravi.contactId, "Contact"],
+      ]),
+    );
+    expect(mappings).toHaveLength(2);
+    // Jane's Contact holds what her Linq contact holds: nothing written to Linq for her; only Ravi created.
+    const linqWrites = linqSimulator.requests.filter((request) => request.method !== "GET").length;
+    expect(linqWrites - linqWritesBefore).toBe(1);
+    // Another poll changes nothing.
+    await pollLater();
+    expect(linqSimulator.state.contacts()).toHaveLength(2);
+    expect(salesforce.state.records("Contact")).toHaveLength(2);
+    expect(salesforce.state.records("Lead")).toHaveLength(2);
+  });
+});
+
+describe("backfill after a conversion", () => {
+  it("updates the Contact of a converted Lead and never recreates the Lead", async () => {
+    const { harness: current } = await startLeadRoute({ linqWebhooks: false });
+    const { salesforce, linq } = current;
+    const jane = await linq.createContact({
+      contact: { first_name: "Jane", last_name: "Doe", phone_number: JANE, email: "jane@acme.test" },
+    });
+    const ravi = await linq.createContact({
+      contact: { first_name: "Ravi", last_name: "Shah", phone_number: "+15552223333" },
+    });
+    const run = (store = current.store) =>
+      current.connector.backfill({
+        linq,
+        store,
+        since: new Date(0),
+        contacts: true,
+        messages: false,
+        restart: true,
+        route: current.route,
+      });
+    expect((await run()).counts.contactsCreated).toBe(2);
+    const leads = salesforce.state.records("Lead");
+    const janeLead = leads.find((lead) => lead.FirstName === "Jane");
+    const raviLead = leads.find((lead) => lead.FirstName === "Ravi");
+    const janeConversion = salesforce.users.convertLead(String(janeLead?.Id));
+    const raviConversion = salesforce.users.convertLead(String(raviLead?.Id));
+    await linq.updateContact(String(jane.id), { contact: { first_name: "Jane", title: "CTO" } });
+
+    const second = await run();
+
+    expect(second.counts).toMatchObject({ contactsCreated: 0, contactsUpdated: 1, contactsUnchanged: 1 });
+    expect(salesforce.state.records("Lead")).toHaveLength(2);
+    expect(salesforce.state.records("Contact")).toHaveLength(2);
+    expect(salesforce.state.record("Contact", janeConversion.contactId)?.Title).toBe("CTO");
+    expect(
+      current.store
+        .all(CONTACT_MAPPING)
+        .map((mapping) => [mapping.linqId, mapping.externalId, mapping.metadata.objectType]),
+    ).toEqual(
+      expect.arrayContaining([
+        [String(jane.id), janeConversion.contactId, "Contact"],
+        [String(ravi.id), raviConversion.contactId, "Contact"],
+      ]),
+    );
+
+    // With no links at all (a new store), the converted people are linked to their Contacts.
+    const { MemoryMappingStore } = await import("./connector-harness.test-helpers.ts");
+    const freshStore = new MemoryMappingStore();
+    const third = await run(freshStore);
+    expect(third.counts).toMatchObject({ contactsCreated: 0, contactsLinked: 2 });
+    expect(salesforce.state.records("Lead")).toHaveLength(2);
+    expect(salesforce.state.records("Contact")).toHaveLength(2);
+    expect(
+      freshStore
+        .all(CONTACT_MAPPING)
+        .map((mapping) => mapping.externalId)
+        .sort(),
+    ).toEqual([janeConversion.contactId, raviConversion.contactId].sort());
+    expect(freshStore.all(HANDLE_MAPPING).every((mapping) => mapping.metadata.objectType === "Contact")).toBe(
+      true,
+    );
+  });
+});
