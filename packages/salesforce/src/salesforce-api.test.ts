@@ -126,6 +126,35 @@ describe("SalesforceApi against the simulator", () => {
     ).toEqual(["Jwt 1", "Jwt 2", "Refreshed"]);
   });
 
+  it("keeps the requests and API usage of two API objects over one jsforce connection apart", async () => {
+    const parsed = parseConnectorOptions(
+      {
+        apiVersion: simulator.apiVersion,
+        accessToken: simulator.issueAccessToken(),
+        instanceUrl: simulator.instanceUrl,
+      },
+      false,
+    );
+    const connection = createSalesforceConnection(parsed);
+    const options = {
+      connection,
+      timeoutMs: 5_000,
+      maxRetries: 0,
+      slowDownAtShare: 0.8,
+      stopAtShare: 0.95,
+      requestLimitRetrySeconds: 60,
+    };
+    const first = new SalesforceApi(options);
+    const second = new SalesforceApi(options);
+    await first.query("SELECT Id FROM Contact");
+    await first.query("SELECT Id FROM Contact");
+    await second.query("SELECT Id FROM Contact");
+    expect([first.requestsSent, second.requestsSent]).toEqual([2, 1]);
+    expect(second.apiUsage?.limit).toBe(1000);
+    simulator.faults.inject({ kind: "server-error", times: 1 });
+    await expect(second.create("Contact", { LastName: "X" })).rejects.toMatchObject({ status: 500 });
+  });
+
   it("maps a revoked refresh token to an AuthenticationError", async () => {
     const api = apiWith({
       refreshToken: "not-a-refresh-token",

@@ -75,7 +75,15 @@ export interface CallOptions {
 interface ResponseRecord {
   status: number | undefined;
   retryAfter: number | undefined;
+  /** The API object whose call sent the request (counts it, reads its usage header). */
+  api: SalesforceApi;
 }
+
+/**
+ * The call each HTTP request belongs to. Module-wide, so that several SalesforceApi objects over one
+ * injected jsforce Connection (whose transport is wrapped once) each see their own requests.
+ */
+const responses = new AsyncLocalStorage<ResponseRecord>();
 
 interface TransportResponse {
   statusCode?: number;
@@ -238,7 +246,6 @@ export interface SalesforceDescribe {
 export class SalesforceApi {
   readonly connection: Connection;
   private readonly options: SalesforceApiOptions;
-  private readonly responses = new AsyncLocalStorage<ResponseRecord>();
   private latestUsage: SalesforceApiUsage | undefined;
   private requestCount = 0;
   private firstSession: Promise<void> | undefined;
@@ -257,12 +264,18 @@ export class SalesforceApi {
     this.watchTransport();
   }
 
+  /** Reads `Sforce-Limit-Info` of a response to one of this API's calls. */
+  private observe(response: TransportResponse): void {
+    const usage = parseLimitInfo(headerValue(response.headers, "sforce-limit-info"), this.now());
+    if (usage !== undefined) this.latestUsage = usage;
+  }
+
   /** The last `Sforce-Limit-Info` reading, if any response carried one. */
   get apiUsage(): SalesforceApiUsage | undefined {
     return this.latestUsage;
   }
 
-  /** HTTP requests sent through this API object (every attempt, including token refreshes' retries). */
+  /** HTTP requests sent by this API object's calls (every attempt, replays after a session refresh included). */
   get requestsSent(): number {
     return this.requestCount;
   }
@@ -282,22 +295,20 @@ export class SalesforceApi {
     const transport = holder._transport;
     if (transport === undefined || (transport as { __linqWatched?: boolean }).__linqWatched) return;
     const original = transport.httpRequest.bind(transport);
-    const responses = this.responses;
     transport.httpRequest = (request: unknown, options?: unknown) => {
-      this.requestCount += 1;
       const pending = original(request, options);
       const record = responses.getStore();
-      pending.then(
-        (response) => {
-          const usage = parseLimitInfo(headerValue(response.headers, "sforce-limit-info"), this.now());
-          if (usage !== undefined) this.latestUsage = usage;
-          if (record !== undefined) {
+      if (record !== undefined) {
+        record.api.requestCount += 1;
+        pending.then(
+          (response) => {
+            record.api.observe(response);
             record.status = response.statusCode;
             record.retryAfter = parseRetryAfter(headerValue(response.headers, "retry-after") ?? null);
-          }
-        },
-        () => undefined,
-      );
+          },
+          () => undefined,
+        );
+      }
       return pending;
     };
     (transport as { __linqWatched?: boolean }).__linqWatched = true;
@@ -365,11 +376,11 @@ export class SalesforceApi {
       options.signal?.throwIfAborted();
       await this.pace(options.signal);
       await this.ensureSession(operation);
-      const record: ResponseRecord = { status: undefined, retryAfter: undefined };
+      const record: ResponseRecord = { status: undefined, retryAfter: undefined, api: this };
       const started = performance.now();
       let error: LinqConnectError | undefined;
       try {
-        const result = await this.responses.run(record, () =>
+        const result = await responses.run(record, () =>
           this.withTimeout(
             operation,
             perform(this.connection),
