@@ -84,6 +84,36 @@ describe("job table maintenance on the embedded database", () => {
     await maintenance.stop();
   });
 
+  it("vacuums and analyzes the service's own tables too (a cursor updated by every poll leaves dead rows)", async () => {
+    await database.query("INSERT INTO cursors (name, value) VALUES ('salesforce:poll:Contact', '0')");
+    for (let index = 1; index <= 50; index += 1) {
+      await database.query("UPDATE cursors SET value = $1 WHERE name = 'salesforce:poll:Contact'", [
+        String(index),
+      ]);
+    }
+    const before = await database.query<{ relallvisible: number }>(
+      "SELECT relallvisible FROM pg_class WHERE oid = 'cursors'::regclass",
+    );
+    expect(Number(before.rows[0]?.relallvisible)).toBe(0);
+    const statements: string[] = [];
+    const maintenance = createQueueMaintenance({
+      database: spied(database, statements),
+      schema: queueSchema,
+      queuePrefix: connectorQueuePrefix,
+      logger: recordingLogger([]),
+    });
+    await maintenance.run();
+    expect(statements).toEqual(
+      expect.arrayContaining(["VACUUM linq_events", "VACUUM cursors", "ANALYZE mappings"]),
+    );
+    const after = await database.query<{ relallvisible: number; reltuples: number }>(
+      "SELECT relallvisible, reltuples::float8 AS reltuples FROM pg_class WHERE oid = 'cursors'::regclass",
+    );
+    expect(Number(after.rows[0]?.relallvisible)).toBeGreaterThan(0);
+    expect(Number(after.rows[0]?.reltuples)).toBe(1);
+    await maintenance.stop();
+  });
+
   it("runs on its timer only after jobs came or went, and early after a slow fetch", async () => {
     const statements: string[] = [];
     const maintenance = createQueueMaintenance({
@@ -100,7 +130,7 @@ describe("job table maintenance on the embedded database", () => {
     expect(statements).toEqual([]);
     maintenance.recordActivity(3);
     await waitFor(() => statements.some((text) => text.startsWith("ANALYZE")), 2_000, "a run");
-    const runs = () => statements.filter((text) => text.startsWith("VACUUM")).length;
+    const runs = () => statements.filter((text) => text.startsWith(`VACUUM ${queueSchema}.`)).length;
     expect(runs()).toBe(1);
     await sleep(150);
     // No activity since: no run.

@@ -10,6 +10,10 @@
  * sorts on (a small sample: ~15-25 ms whatever the table's size, measured up to 60 000 jobs) run
  * every `intervalMs` when jobs came and went meanwhile, and sooner when a fetch turned slow (the
  * backlog grew past what the statistics knew). PostgreSQL's autovacuum does this by itself.
+ *
+ * The same run vacuums and analyzes the service's own tables that are written all the time (events,
+ * deliveries, mappings, cursors, inbound receipts): a cursor updated by every Salesforce poll or
+ * HubSpot reconciliation leaves a dead row each time, and the event lookups need statistics too.
  */
 import { performance } from "node:perf_hooks";
 import type { Database } from "../database/database-types.ts";
@@ -32,7 +36,18 @@ export interface QueueMaintenanceOptions {
   slowFetchMs?: number;
   /** Least time between two runs. Default 5 000. */
   minimumSpacingMs?: number;
+  /** The service's own tables to vacuum and analyze too. Default {@link serviceTables}. */
+  serviceTables?: readonly string[];
 }
+
+/** The service's tables that see steady inserts, updates or deletes. */
+export const serviceTables: readonly string[] = [
+  "linq_events",
+  "event_deliveries",
+  "mappings",
+  "cursors",
+  "inbound_receipts",
+];
 
 export interface QueueMaintenance {
   start(): void;
@@ -89,7 +104,18 @@ export function createQueueMaintenance(options: QueueMaintenanceOptions): QueueM
         await transaction.query(`ANALYZE ${table} (${analyzedColumns.join(", ")})`);
       });
     }
-    logger.debug({ durationMs: Math.round(performance.now() - started) }, "job tables vacuumed and analyzed");
+    for (const table of options.serviceTables ?? serviceTables) {
+      if (stopped) return;
+      await database.exec(`VACUUM ${table}`);
+      await database.transaction(async (transaction) => {
+        await transaction.query("SET LOCAL default_statistics_target = 10");
+        await transaction.query(`ANALYZE ${table}`);
+      });
+    }
+    logger.debug(
+      { durationMs: Math.round(performance.now() - started) },
+      "job tables and service tables vacuumed and analyzed",
+    );
   }
 
   function run(): Promise<void> {
