@@ -21,6 +21,7 @@ import {
   startConnectorRunners,
 } from "./pipeline/connector-runner.ts";
 import { createLinqIngest } from "./pipeline/linq-ingest.ts";
+import { startRetention } from "./pipeline/retention.ts";
 import { startSchedules } from "./pipeline/schedules.ts";
 import { createJobQueue, type JobQueue, type JobQueueOptions } from "./queue/index.ts";
 import { createDeadLetterStore, type DeadLetterStore } from "./store/dead-letter-store.ts";
@@ -136,6 +137,7 @@ export async function startApplication(options: ApplicationOptions): Promise<Run
     };
     await startConnectorRunners(runnerDependencies);
     const stopSchedules = startSchedules({ ...runnerDependencies, database });
+    const stopRetention = startRetention({ database, logger, retentionDays: settings.eventRetentionDays });
     for (const connector of connectors.values()) {
       await connector.start?.(
         createConnectorContext(
@@ -210,6 +212,7 @@ export async function startApplication(options: ApplicationOptions): Promise<Run
         logger.info({}, "shutting down: no new requests");
         await server.close();
         stopSchedules();
+        stopRetention();
         for (const close of closers) {
           try {
             await close();

@@ -89,6 +89,7 @@ describe("loadSettings defaults", () => {
       crmProviderIsExplicit: false,
       queue: { concurrency: 4, retryLimit: 8, retryDelaySeconds: 2 },
       shutdownTimeoutSeconds: 20,
+      eventRetentionDays: 30,
     });
   });
 

@@ -133,6 +133,8 @@ export interface ServiceSettings {
   };
   /** How long a SIGTERM waits for in-flight work before releasing it. */
   shutdownTimeoutSeconds: number;
+  /** Settled Linq events (and inbound receipts) older than this many days are deleted; 0 keeps them. */
+  eventRetentionDays: number;
 }
 
 export type EnvironmentVariableGroup =
@@ -411,6 +413,13 @@ const entries: readonly EnvironmentVariableEntry[] = [
     default: "20",
     description: "On SIGTERM, how long in-flight jobs may finish before they are released.",
   },
+  {
+    name: "EVENT_RETENTION_DAYS",
+    group: "queue",
+    default: "30",
+    description:
+      "Stored Linq events whose deliveries all succeeded, and inbound receipts, are deleted after this many days (hourly). 0 keeps them.",
+  },
 ];
 
 /** Every environment variable the service reads, documented (the README's settings table). */
@@ -663,6 +672,7 @@ const environmentSchema = z.object({
   JOB_RETRY_LIMIT: integerSchema(0, 1_000),
   JOB_RETRY_DELAY_SECONDS: integerSchema(0, 86_400),
   SHUTDOWN_TIMEOUT_SECONDS: integerSchema(1, 3_600),
+  EVENT_RETENTION_DAYS: integerSchema(0, 36_500),
 });
 
 type VariableName = keyof typeof environmentSchema.shape;
@@ -863,6 +873,7 @@ export function loadSettings(environment: NodeJS.ProcessEnv = process.env): Serv
       retryDelaySeconds: values.JOB_RETRY_DELAY_SECONDS ?? 2,
     },
     shutdownTimeoutSeconds: values.SHUTDOWN_TIMEOUT_SECONDS ?? 20,
+    eventRetentionDays: values.EVENT_RETENTION_DAYS ?? 30,
   };
 }
 
@@ -936,11 +947,18 @@ export function settingsSummary(settings: ServiceSettings): Record<string, unkno
       privateKeyConfigured: configured(settings.salesforce.privateKey),
       privateKeyFile: settings.salesforce.privateKeyFile,
       pollIntervalSeconds: settings.salesforce.pollIntervalSeconds,
+      apiVersion: settings.salesforce.apiVersion,
+      externalIdField: settings.salesforce.externalIdField,
+      slowDownAtShare: settings.salesforce.slowDownAtShare,
+      stopAtShare: settings.salesforce.stopAtShare,
+      requestLimitRetrySeconds: settings.salesforce.requestLimitRetrySeconds,
+      bulkThreshold: settings.salesforce.bulkThreshold,
     },
     crmProvider: settings.crmProvider,
     crmProviderIsExplicit: settings.crmProviderIsExplicit,
     queue: { ...settings.queue },
     shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
+    eventRetentionDays: settings.eventRetentionDays,
   };
 }
 

@@ -339,3 +339,29 @@ export function createEventStore(database: Database): EventStore {
     },
   };
 }
+
+/**
+ * Deletes up to `limit` Linq events received before `olderThan` that are settled: processed or skipped,
+ * with every delivery processed (an event still queued, or dead-lettered and waiting for a replay, is
+ * kept: its job reads it). Their deliveries go with them (ON DELETE CASCADE). Returns how many.
+ */
+export async function pruneSettledEvents(
+  executor: SqlExecutor,
+  olderThan: Date,
+  limit: number,
+): Promise<number> {
+  const result = await executor.query(
+    `DELETE FROM linq_events WHERE event_id IN (
+       SELECT event.event_id FROM linq_events event
+       WHERE event.received_at < $1
+         AND event.status IN ('processed', 'skipped')
+         AND NOT EXISTS (
+           SELECT 1 FROM event_deliveries delivery
+           WHERE delivery.event_id = event.event_id AND delivery.status <> 'processed'
+         )
+       LIMIT $2
+     )`,
+    [olderThan, limit],
+  );
+  return result.rowCount;
+}

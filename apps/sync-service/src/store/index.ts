@@ -20,6 +20,7 @@ export {
   type EventStore,
   eventStatuses,
   type MarkDeliveryOptions,
+  pruneSettledEvents,
   type RecordEventInput,
   type SetEventStatusOptions,
   type StoredEvent,
