@@ -28,7 +28,9 @@
  * Converted Leads: a Lead converted in Salesforce is read-only; wherever the sync meets one (the
  * linked record, a match, the sender of a message, a polled change) the person is relinked to the
  * Lead's `ConvertedContactId` (the `salesforce.contact` and `salesforce.handle` mappings) and the
- * sync carries on with that Contact. A Lead route keeps creating Leads for new people only.
+ * sync carries on with that Contact. A Lead route keeps creating Leads for new people only, and
+ * its polling reads the Contacts it tracks too, so Salesforce edits and deletions of that Contact
+ * come back to Linq (`syncSalesforceRecord`).
  */
 import {
   type ConnectorContext,
@@ -74,6 +76,7 @@ import {
   contactMetadata,
   HANDLE_MAPPING,
   handleExternalId,
+  isLinkedRecord,
   moveLinksToConvertedContact,
 } from "./mappings.ts";
 import type { RecordChangedPayload } from "./polling.ts";
@@ -777,6 +780,12 @@ export class ContactSync {
    * A `salesforce.record-changed` job: the record's current state (read now, never the poll's copy)
    * merged into the linked Linq contact, or a Linq contact matched by phone or email, or a new one;
    * or its deletion.
+   *
+   * On a Lead route a Contact is synced only while it is tracked (linked by a `salesforce.contact`
+   * mapping: a converted Lead's Contact the person moved to): its values are read and merged with
+   * the Contact fields of `settingsForObject`, with the same last-writer-wins and echo checks, and
+   * its deletion is the route's `salesforceRecordDeleted`. An untracked Contact is never copied to
+   * Linq from a Lead route. Other object types are ignored.
    */
   async syncSalesforceRecord(
     payload: RecordChangedPayload,
@@ -786,8 +795,13 @@ export class ContactSync {
     if (!readsFromSalesforce(settings)) return;
     const { recordId, objectType } = payload;
     const logger = context.logger.child({ salesforceRecordId: recordId });
-    if (objectType !== settings.objectType) {
-      logger.debug({ objectType }, "the route syncs another object type: change ignored");
+    // Another object than the route's: on a Lead route, a tracked Contact (a converted Lead's).
+    const onlyIfTracked = objectType !== settings.objectType;
+    if (
+      onlyIfTracked &&
+      !(settings.objectType === "Lead" && (await isLinkedRecord(context.store, recordId)))
+    ) {
+      logger.debug({ objectType }, "not a record this route syncs: change ignored");
       return;
     }
     const read = payload.deleted
@@ -797,18 +811,23 @@ export class ContactSync {
       await this.salesforceRecordGone(recordId, settings, context);
       return;
     }
-    const lockIdentity = identityOfRecord(read, settings, this.services.phoneNumberOptions);
+    const objectSettings = settingsForObject(settings, objectType);
+    const lockIdentity = identityOfRecord(read, objectSettings, this.services.phoneNumberOptions);
     await context.store.withLock(this.lockKey(lockIdentity, `salesforce:${recordId}`), async () => {
       // A converted Lead: the person carries on with its Contact.
       const followed =
         convertedContactIdOf(read) === undefined
-          ? { record: read, settings }
+          ? { record: read, settings: objectSettings }
           : await this.followConversion(read, settings, context);
       if (followed === undefined) return;
       const { record, settings: recordSettings } = followed;
       const identity = identityOfRecord(record, recordSettings, this.services.phoneNumberOptions);
       const fields = contactSyncFields(recordSettings);
       const mapping = await context.store.findByExternalId(CONTACT_MAPPING, record.Id);
+      if (mapping === undefined && onlyIfTracked) {
+        logger.debug({ objectType }, "the Contact is no longer linked to a Linq contact: change ignored");
+        return;
+      }
       if (mapping !== undefined) {
         const metadata = contactMetadata(mapping);
         if (

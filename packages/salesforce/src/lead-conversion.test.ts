@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type Harness, type HarnessOptions, startHarness } from "./connector-harness.test-helpers.ts";
-import { CONTACT_MAPPING, HANDLE_MAPPING } from "./mappings.ts";
+import { CONTACT_MAPPING, HANDLE_MAPPING, pollCursorName } from "./mappings.ts";
+import { RECORD_CHANGED_JOB } from "./polling.ts";
 import { manualClock } from "./testing/salesforce-simulator.test-helpers.ts";
 
 const JANE = "+15551234567";
@@ -250,5 +251,182 @@ describe("backfill after a conversion", () => {
     expect(freshStore.all(HANDLE_MAPPING).every((mapping) => mapping.metadata.objectType === "Contact")).toBe(
       true,
     );
+  });
+});
+
+describe("a Lead route polls the Contacts of converted Leads it tracks", () => {
+  /** Jane's Lead made from Linq, converted in Salesforce, and the poll that moves her link to the Contact. */
+  async function convertedJane(started: Awaited<ReturnType<typeof startLeadRoute>>) {
+    const { harness: current, pollLater } = started;
+    await pollLater(); // starts the cursors (Leads and Contacts)
+    const janeId = await createJane(current);
+    const { contactId } = current.salesforce.users.convertLead(onlyLead(current).Id);
+    await pollLater();
+    expect(current.store.all(CONTACT_MAPPING)).toEqual([
+      expect.objectContaining({ linqId: janeId, externalId: contactId }),
+    ]);
+    return { janeId, contactId };
+  }
+
+  /** The `salesforce.record-changed` jobs the runner handled for a record. */
+  function jobsFor(current: Harness, recordId: string) {
+    return current.runner.handled.filter(
+      (entry) =>
+        entry.item.kind === "job" &&
+        entry.item.type === RECORD_CHANGED_JOB &&
+        entry.item.payload.recordId === recordId,
+    );
+  }
+
+  it("a Salesforce edit of the Contact reaches the Linq contact on the next poll, with no echo back", async () => {
+    const started = await startLeadRoute();
+    const { harness: current, pollLater } = started;
+    const { salesforce, linqSimulator } = current;
+    const { janeId, contactId } = await convertedJane(started);
+    const salesforceWrites = () =>
+      salesforce.requests.filter(
+        (request) => request.method !== "GET" && request.path.includes("/sobjects/Contact"),
+      ).length;
+    const writesBefore = salesforceWrites();
+
+    salesforce.users.update("Contact", contactId, { Title: "VP Sales", MailingCity: "Austin" });
+    await pollLater();
+
+    expect(current.runner.deadLetters).toEqual([]);
+    expect(jobsFor(current, contactId).at(-1)).toMatchObject({
+      item: { payload: { objectType: "Contact", recordId: contactId, deleted: false } },
+      outcome: "ok",
+    });
+    expect(linqSimulator.state.contacts()).toEqual([
+      expect.objectContaining({
+        id: Number(janeId),
+        first_name: "Jane",
+        last_name: "Doe",
+        title: "VP Sales",
+        location: "Austin",
+      }),
+    ]);
+    // The Linq update came back as contact.updated: nothing was written to Salesforce.
+    expect(
+      current.linqEvents.filter(
+        (event) => event.event_type === "contact.updated" && String(event.data.id) === janeId,
+      ).length,
+    ).toBeGreaterThan(0);
+    expect(salesforceWrites()).toBe(writesBefore);
+    expect(salesforce.state.record("Contact", contactId)).toMatchObject({
+      Title: "VP Sales",
+      MailingCity: "Austin",
+    });
+    await expect(current.store.findByLinqId(CONTACT_MAPPING, janeId)).resolves.toMatchObject({
+      metadata: { objectType: "Contact", synced: expect.objectContaining({ title: "VP Sales" }) },
+    });
+    // The next poll finds nothing new; a Linq edit still goes to the Contact.
+    const handledBefore = current.runner.handled.length;
+    await pollLater();
+    expect(current.runner.handled).toHaveLength(handledBefore);
+    await current.linq.updateContact(janeId, { contact: { first_name: "Jane", title: "COO" } });
+    await current.settle();
+    expect(salesforce.state.record("Contact", contactId)?.Title).toBe("COO");
+    expect(salesforce.state.records("Lead")).toHaveLength(1);
+    expect(salesforce.state.records("Contact")).toHaveLength(1);
+  });
+
+  it("an untracked Contact edited in Salesforce queues no job and reaches no Linq contact", async () => {
+    const started = await startLeadRoute();
+    const { harness: current, pollLater } = started;
+    const { salesforce, linqSimulator } = current;
+    await pollLater();
+    const ravi = salesforce.users.create("Contact", {
+      FirstName: "Ravi",
+      LastName: "Shah",
+      MobilePhone: "+15552223333",
+    });
+    await pollLater();
+    salesforce.users.update("Contact", ravi.Id, { Title: "Buyer" });
+    await pollLater();
+
+    // The Contacts were read (and the cursor moved past Ravi), but no job was queued for him.
+    const contactQueries = salesforce.requests.filter((request) =>
+      /FROM Contact WHERE/.test(String(request.query.q ?? "")),
+    );
+    expect(contactQueries.length).toBeGreaterThan(0);
+    expect(
+      JSON.parse((await current.store.getCursor(pollCursorName("Contact"))) ?? "{}").at >
+        String(salesforce.state.record("Contact", ravi.Id)?.SystemModstamp),
+    ).toBe(true);
+    expect(jobsFor(current, ravi.Id)).toEqual([]);
+    expect(current.runner.handled.filter((entry) => entry.item.kind === "job")).toEqual([]);
+    expect(linqSimulator.state.contacts()).toEqual([]);
+    // A job for it anyway (a stale queue) is ignored: Lead routes copy no unlinked Contact to Linq.
+    current.runner.submit({
+      kind: "job",
+      type: RECORD_CHANGED_JOB,
+      payload: { objectType: "Contact", recordId: ravi.Id, deleted: false },
+      route: undefined,
+    });
+    await current.settle();
+    expect(jobsFor(current, ravi.Id)).toMatchObject([{ outcome: "ok" }]);
+    expect(linqSimulator.state.contacts()).toEqual([]);
+    expect(current.store.all(CONTACT_MAPPING)).toEqual([]);
+    // Its deletion queues nothing either.
+    salesforce.users.delete("Contact", ravi.Id);
+    started.clock.advance(60_000);
+    await pollLater();
+    // Get Deleted on Contact covered the deletion, and queued nothing.
+    const [deletion] = salesforce.state.deletedRecords("Contact");
+    const window = salesforce.requests
+      .filter((request) => request.path.includes("/sobjects/Contact/deleted"))
+      .at(-1);
+    expect(window?.status).toBe(200);
+    expect(Date.parse(String(window?.query.start))).toBeLessThanOrEqual(
+      Date.parse(String(deletion?.deletedDate)),
+    );
+    expect(Date.parse(String(window?.query.end))).toBeGreaterThan(Date.parse(String(deletion?.deletedDate)));
+    expect(jobsFor(current, ravi.Id)).toHaveLength(1);
+    expect(current.runner.deadLetters).toEqual([]);
+  });
+
+  it("a crm-to-linq route: deleting the tracked Contact in Salesforce deletes the Linq contact", async () => {
+    const started = await startLeadRoute({
+      route: { contacts: "crm-to-linq", salesforceRecordDeleted: "delete" },
+    });
+    const { harness: current, pollLater, clock } = started;
+    const { salesforce, linqSimulator } = current;
+    await pollLater();
+    const lead = salesforce.users.create("Lead", {
+      FirstName: "Jane",
+      LastName: "Doe",
+      Company: "Acme",
+      MobilePhone: JANE,
+    });
+    await pollLater();
+    const [jane] = linqSimulator.state.contacts();
+    expect(jane).toMatchObject({ first_name: "Jane", last_name: "Doe", phone_number: JANE });
+    const { contactId } = salesforce.users.convertLead(lead.Id);
+    await pollLater();
+    await expect(current.store.findByLinqId(CONTACT_MAPPING, String(jane?.id))).resolves.toMatchObject({
+      externalId: contactId,
+      metadata: { objectType: "Contact" },
+    });
+    // Before the deletion, an edit of the Contact comes back too (the route only reads Salesforce).
+    salesforce.users.update("Contact", contactId, { Title: "CTO" });
+    await pollLater();
+    expect(linqSimulator.state.contacts()).toEqual([expect.objectContaining({ title: "CTO" })]);
+
+    salesforce.users.delete("Contact", contactId);
+    clock.advance(60_000);
+    await pollLater();
+
+    expect(current.runner.deadLetters).toEqual([]);
+    expect(jobsFor(current, contactId).at(-1)).toMatchObject({
+      item: { payload: { objectType: "Contact", recordId: contactId, deleted: true } },
+      outcome: "ok",
+    });
+    expect(linqSimulator.state.contacts()).toEqual([]);
+    expect(current.store.all(CONTACT_MAPPING)).toEqual([]);
+    expect(current.store.all(HANDLE_MAPPING)).toEqual([]);
+    // The converted Lead stays; nothing was written to Salesforce by the connector.
+    expect(salesforce.state.records("Lead")).toHaveLength(1);
+    expect(salesforce.requests.filter((request) => request.method !== "GET")).toEqual([]);
   });
 });

@@ -87,6 +87,14 @@ export function digestLines(mapping: Mapping): DigestLine[] {
   return parsed.success ? parsed.data : [];
 }
 
+/**
+ * Whether the connector tracks a record: it has a `salesforce.contact` mapping (a Lead route syncs
+ * only those of its Contacts: the converted Leads' it followed).
+ */
+export async function isLinkedRecord(store: MappingStore, recordId: string): Promise<boolean> {
+  return (await store.findByExternalId(CONTACT_MAPPING, recordId)) !== undefined;
+}
+
 export function handleExternalId(recordId: string, handle: string): string {
   return `${recordId}#${handle}`;
 }

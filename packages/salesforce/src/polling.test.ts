@@ -2,7 +2,7 @@ import type { ConnectorContext, ConnectorJobRequest } from "@linq-connect/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "./connector-harness.test-helpers.ts";
 import type { ConnectorServices } from "./connector-services.ts";
-import { deletedCursorName, pollCursorName } from "./mappings.ts";
+import { CONTACT_MAPPING, deletedCursorName, pollCursorName } from "./mappings.ts";
 import { pollSalesforceChanges, RECORD_CHANGED_JOB } from "./polling.ts";
 import { parseDefaultRouteSettings, type SalesforceRouteSettings } from "./settings.ts";
 import { manualClock } from "./testing/salesforce-simulator.test-helpers.ts";
@@ -179,5 +179,74 @@ describe("pollSalesforceChanges", () => {
       await off.harness.close();
       harness = undefined;
     }
+  });
+
+  it("a Lead route polls Contacts from their own cursors, queuing only tracked ones (changes and deletions)", async () => {
+    const { harness, clock, jobs, poll, queries } = await setUp({ settings: { objectType: "Lead" } });
+    const { salesforce, store } = harness;
+    const tracked = salesforce.users.create("Contact", { LastName: "Tracked" });
+    const untracked = salesforce.users.create("Contact", { LastName: "Untracked" });
+    // The first poll starts both objects from now, reading nothing.
+    expect(await poll()).toEqual({ changed: 0, deleted: 0 });
+    expect(queries()).toHaveLength(0);
+    expect(JSON.parse((await store.getCursor(pollCursorName("Contact"))) ?? "")).toEqual({
+      at: "2026-03-10T11:59:57.000Z",
+      id: "",
+    });
+    expect(await store.getCursor(deletedCursorName("Contact"))).toBe("2026-03-10T12:00:00.000Z");
+    await store.insertMapping({
+      kind: CONTACT_MAPPING,
+      linqId: "41",
+      externalId: tracked.Id,
+      metadata: { objectType: "Contact", synced: {}, handles: [], syncedAt: "", systemModstamp: "" },
+    });
+    clock.advance(1_000);
+    salesforce.users.update("Contact", tracked.Id, { Title: "Edited" });
+    salesforce.users.update("Contact", untracked.Id, { Title: "Edited" });
+    clock.advance(5_000);
+
+    expect(await poll()).toEqual({ changed: 1, deleted: 0 });
+    expect(jobs.map((job) => job.payload)).toEqual([
+      { objectType: "Contact", recordId: tracked.Id, deleted: false },
+    ]);
+    expect(jobs[0]?.deduplicationKey).toBe(
+      `salesforce:${tracked.Id}:${salesforce.state.record("Contact", tracked.Id)?.SystemModstamp}`,
+    );
+    // One query per object; the Contact cursor moved past both records.
+    expect(queries().map((request) => String(request.query.q).match(/FROM (\w+)/)?.[1])).toEqual([
+      "Lead",
+      "Contact",
+    ]);
+    expect(JSON.parse((await store.getCursor(pollCursorName("Contact"))) ?? "").at).toBe(
+      "2026-03-10T12:00:03.000Z",
+    );
+
+    salesforce.users.delete("Contact", tracked.Id);
+    salesforce.users.delete("Contact", untracked.Id);
+    clock.advance(60_000);
+    expect(await poll()).toEqual({ changed: 0, deleted: 1 });
+    expect(jobs.at(-1)?.payload).toEqual({ objectType: "Contact", recordId: tracked.Id, deleted: true });
+    expect(jobs).toHaveLength(2);
+    expect(
+      harness.salesforce.requests
+        .filter((request) => request.path.includes("/deleted"))
+        .map((request) => request.path.match(/sobjects\/(\w+)\/deleted/)?.[1]),
+    ).toEqual(["Lead", "Contact"]);
+  });
+
+  it("a Contact route reads no Leads", async () => {
+    const { harness, clock, jobs, poll, queries } = await setUp();
+    await poll();
+    clock.advance(1_000);
+    const contact = harness.salesforce.users.create("Contact", { LastName: "Doe" });
+    harness.salesforce.users.create("Lead", { LastName: "Lee", Company: "Initech" });
+    clock.advance(60_000);
+    await poll();
+    expect(jobs.map((job) => job.payload)).toEqual([
+      { objectType: "Contact", recordId: contact.Id, deleted: false },
+    ]);
+    expect(queries().every((request) => /FROM Contact /.test(String(request.query.q)))).toBe(true);
+    expect(harness.salesforce.requests.some((request) => request.path.includes("/Lead"))).toBe(false);
+    expect(await harness.store.getCursor(pollCursorName("Lead"))).toBeUndefined();
   });
 });

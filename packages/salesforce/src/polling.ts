@@ -18,6 +18,13 @@
  *   poll within the same minute skips the call, and a cursor older than that starts at the oldest
  *   allowed time (deletions before it cannot be known anymore; the log says so).
  *
+ * A Lead route polls Contacts too, the same way (their own cursors `salesforce:poll:Contact` and
+ * `salesforce:deleted:Contact`), but queues jobs only for the Contacts it tracks: those with a
+ * `salesforce.contact` mapping, i.e. the Contacts of converted Leads it followed (a store lookup per
+ * changed Contact, no API call). So a person who moved to a Contact keeps syncing back to Linq, and
+ * an org with many Contacts does not flood the queue. The price is one more query per poll (more
+ * pages when many Contacts change) and one more Get Deleted call per minute.
+ *
  * The first poll of an object starts from now (a few seconds ago for changes, the current minute for
  * deletions) and reads nothing. Polling does not import the whole org;
  * the backfill (`linq-sync backfill salesforce`) is for history.
@@ -26,7 +33,7 @@ import type { ConnectorContext } from "@linq-connect/core";
 import { z } from "zod";
 import type { ConnectorServices } from "./connector-services.ts";
 import type { SalesforceObjectName } from "./field-mapping.ts";
-import { deletedCursorName, pollCursorName } from "./mappings.ts";
+import { deletedCursorName, isLinkedRecord, pollCursorName } from "./mappings.ts";
 import { escapeSoql } from "./salesforce-api.ts";
 import type { SalesforceRouteSettings } from "./settings.ts";
 
@@ -84,27 +91,50 @@ function soqlDateTime(value: string): string {
   return new Date(time).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+/** Whether a changed or deleted record gets a job (the others only move the cursor). */
+type RecordFilter = (recordId: string) => Promise<boolean>;
+
+/** An object a route polls, and which of its records get jobs (all without `include`). */
+interface PolledObject {
+  objectType: SalesforceObjectName;
+  include?: RecordFilter;
+}
+
 /**
- * One poll of the settings' object (Contact or Lead): enqueues a job per record changed or deleted
- * since the cursors, and moves them. Nothing when the route's contact sync does not read Salesforce.
+ * What a route polls: its object; on a Lead route also the Contacts the connector tracks (a
+ * `salesforce.contact` mapping: a converted Lead's Contact the person was moved to).
+ */
+function polledObjects(settings: SalesforceRouteSettings, context: ConnectorContext): PolledObject[] {
+  if (settings.objectType === "Contact") return [{ objectType: "Contact" }];
+  const tracked: RecordFilter = (recordId) => isLinkedRecord(context.store, recordId);
+  return [{ objectType: "Lead" }, { objectType: "Contact", include: tracked }];
+}
+
+/**
+ * One poll of the settings' object (Contact or Lead; on a Lead route, plus the tracked Contacts):
+ * enqueues a job per record changed or deleted since the cursors, and moves them. Nothing when the
+ * route's contact sync does not read Salesforce.
  */
 export async function pollSalesforceChanges(
   services: ConnectorServices,
   settings: SalesforceRouteSettings,
   context: ConnectorContext,
 ): Promise<PollSummary> {
-  if (settings.contacts !== "two-way" && settings.contacts !== "crm-to-linq") {
-    return { changed: 0, deleted: 0 };
+  const summary: PollSummary = { changed: 0, deleted: 0 };
+  if (settings.contacts !== "two-way" && settings.contacts !== "crm-to-linq") return summary;
+  for (const polled of polledObjects(settings, context)) {
+    const changed = await pollChanged(services, polled, context);
+    const deleted = await pollDeleted(services, polled, context);
+    if (changed + deleted > 0) {
+      context.logger.info(
+        { objectType: polled.objectType, changed, deleted },
+        "Salesforce changes queued for Linq",
+      );
+    }
+    summary.changed += changed;
+    summary.deleted += deleted;
   }
-  const changed = await pollChanged(services, settings.objectType, context);
-  const deleted = await pollDeleted(services, settings.objectType, context);
-  if (changed + deleted > 0) {
-    context.logger.info(
-      { objectType: settings.objectType, changed, deleted },
-      "Salesforce changes queued for Linq",
-    );
-  }
-  return { changed, deleted };
+  return summary;
 }
 
 async function enqueue(
@@ -122,7 +152,7 @@ async function enqueue(
 
 async function pollChanged(
   services: ConnectorServices,
-  objectType: SalesforceObjectName,
+  { objectType, include }: PolledObject,
   context: ConnectorContext,
 ): Promise<number> {
   const cursorName = pollCursorName(objectType);
@@ -133,7 +163,10 @@ async function pollChanged(
   if (cursor === undefined) {
     cursor = { at: new Date(settled).toISOString(), id: "" };
     await context.store.setCursor(cursorName, JSON.stringify(cursor));
-    context.logger.info({ objectType, from: cursor.at }, "Salesforce polling starts from now");
+    context.logger.info(
+      { objectType, from: cursor.at, ...(include === undefined ? {} : { only: "tracked records" }) },
+      "Salesforce polling starts from now",
+    );
     return 0;
   }
   let count = 0;
@@ -150,9 +183,10 @@ async function pollChanged(
       { signal: context.signal, maxRecords: PAGE_SIZE },
     );
     for (const record of records) {
+      if (include !== undefined && !(await include(record.Id))) continue;
       await enqueue(context, { objectType, recordId: record.Id, deleted: false }, record.SystemModstamp);
+      count += 1;
     }
-    count += records.length;
     const last = records.at(-1);
     // Nothing more before `settled`: the next poll starts there.
     cursor =
@@ -167,7 +201,7 @@ async function pollChanged(
 
 async function pollDeleted(
   services: ConnectorServices,
-  objectType: SalesforceObjectName,
+  { objectType, include }: PolledObject,
   context: ConnectorContext,
 ): Promise<number> {
   const cursorName = deletedCursorName(objectType);
@@ -191,17 +225,20 @@ async function pollDeleted(
   const result = await services.api.getDeleted(objectType, new Date(start), new Date(currentMinute), {
     signal: context.signal,
   });
+  let count = 0;
   for (const record of result.deletedRecords) {
+    if (include !== undefined && !(await include(record.id))) continue;
     await enqueue(
       context,
       { objectType, recordId: record.id, deleted: true },
       `deleted:${record.deletedDate}`,
     );
+    count += 1;
   }
   const covered = Date.parse(result.latestDateCovered);
   await context.store.setCursor(
     cursorName,
     new Date(Number.isFinite(covered) && covered > start ? covered : currentMinute).toISOString(),
   );
-  return result.deletedRecords.length;
+  return count;
 }

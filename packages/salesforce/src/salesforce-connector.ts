@@ -6,7 +6,8 @@
  *   `message.received` / `message.sent` (Tasks, per message or one digest per conversation and day)
  *   and `call.completed` (call Tasks), each under its route's `salesforce` settings.
  * - Salesforce → Linq: a schedule polls Contacts/Leads changed since the stored `SystemModstamp`
- *   cursor and the Get Deleted resource, and queues one `salesforce.record-changed` job per record.
+ *   cursor and the Get Deleted resource, and queues one `salesforce.record-changed` job per record
+ *   (a Lead route also polls Contacts, for the converted Leads' Contacts it tracks only).
  * - `backfill()`: every Linq contact (and conversation history) into Salesforce with sObject
  *   Collections (200 per request), or Bulk API 2.0 above `bulkThreshold` records.
  */
