@@ -14,6 +14,9 @@
  *    `ackTimeoutMs` passed, so Slack always has its answer within 3 s. A listener that failed before
  *    its work was stored answers 500, so Slack delivers the event again (the job's deduplication
  *    key makes the retry one job).
+ *
+ * `processWithDeferredAck` (step 5) is shared with the Socket Mode receiver
+ * (`socket-mode-receiver.ts`), which acknowledges envelopes the same way.
  */
 import type { ConnectorContext, ConnectorLogger, InboundRequest, InboundResponse } from "@linq-connect/core";
 import {
@@ -49,6 +52,10 @@ function ackResponse(body: unknown): InboundResponse {
   if (body === undefined || body === null || body === "") return { status: 200, body: "" };
   if (typeof body === "string") return text(200, body);
   return json(200, body);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function parseBody(request: InboundRequest): Record<string, unknown> | undefined {
@@ -109,7 +116,7 @@ export class InboundRequestReceiver implements Receiver {
       }
     } catch (error) {
       context.logger.warn(
-        { reason: error instanceof Error ? error.message : String(error) },
+        { reason: errorMessage(error) },
         "rejected a Slack request: signature verification failed",
       );
       return text(401, "invalid signature");
@@ -124,54 +131,100 @@ export class InboundRequestReceiver implements Receiver {
     const retryHeader = request.headers["x-slack-retry-num"];
     const retryNum = retryHeader === undefined ? undefined : Number.parseInt(retryHeader, 10);
     const retryReason = request.headers["x-slack-retry-reason"];
-    let acked = false;
-    let ackBody: unknown;
-    let signalAck: () => void = () => undefined;
-    const ackCalled = new Promise<void>((resolve) => {
-      signalAck = resolve;
-    });
-    const event: ReceiverEvent = {
-      body,
-      ...(retryNum === undefined || Number.isNaN(retryNum) ? {} : { retryNum }),
-      ...(retryReason === undefined ? {} : { retryReason }),
-      customProperties: { [connectorContextProperty]: context },
+    const outcome = await processWithDeferredAck(
+      app,
+      {
+        body,
+        ...(retryNum === undefined || Number.isNaN(retryNum) ? {} : { retryNum }),
+        ...(retryReason === undefined ? {} : { retryReason }),
+        customProperties: { [connectorContextProperty]: context },
+      },
+      { ackTimeoutMs: this.#ackTimeoutMs },
+    );
+    if (outcome.kind === "answer") return ackResponse(outcome.body);
+    if (outcome.kind === "expired") {
+      this.#logger.error({}, "a Slack listener neither acknowledged nor finished in time");
+      return text(500, "listener timed out");
+    }
+    this.#logger.error(
+      { error: errorMessage(outcome.error) },
+      "a Slack listener failed: answering 500 so that Slack delivers the request again",
+    );
+    return text(500, "listener failed");
+  }
+}
+
+/** What to do with a Slack request once Bolt's listeners ran (or ran out of time). */
+export type DeferredAckOutcome =
+  /** Acknowledge now, with what the listener passed to `ack()`. */
+  | { kind: "answer"; body: unknown }
+  /** A listener failed before the request was answered: do not acknowledge, so Slack delivers it again. */
+  | { kind: "failed"; error: unknown }
+  /** No listener acknowledged or finished within `ackTimeoutMs` + 300 ms. */
+  | { kind: "expired" };
+
+export interface DeferredAckOptions {
+  /** How long to wait for the listeners after `ack()` before answering anyway. */
+  ackTimeoutMs: number;
+  /**
+   * Answer only once the listeners are done, however long that takes (no deadline): for Events
+   * API deliveries, which Bolt acknowledges before its listeners run and Slack delivers again when
+   * no answer came in time.
+   */
+  waitForListeners?: boolean;
+}
+
+/**
+ * Runs Bolt's listeners for one request with an `ack()` that only records the listener's answer,
+ * and says when and how to answer Slack: once the listeners are done (the work they enqueue is
+ * stored), or, unless `waitForListeners`, as soon as `ack()` was called and `ackTimeoutMs` passed
+ * (a command or interaction whose listener keeps working after `ack()` is answered within Slack's
+ * 3 s). A listener that fails before the request was answered gives `failed`.
+ */
+export async function processWithDeferredAck(
+  app: Pick<App, "processEvent">,
+  event: Omit<ReceiverEvent, "ack">,
+  options: DeferredAckOptions,
+): Promise<DeferredAckOutcome> {
+  let acked = false;
+  let ackBody: unknown;
+  let signalAck: () => void = () => undefined;
+  const ackCalled = new Promise<void>((resolve) => {
+    signalAck = resolve;
+  });
+  const processing = app
+    .processEvent({
+      ...event,
       ack: async (response?: unknown) => {
         if (acked) throw new ReceiverMultipleAckError();
         acked = true;
         ackBody = response;
         signalAck();
       },
-    };
-    const processing = app.processEvent(event).then(
+    })
+    .then(
       () => ({ failed: false as const }),
       (error: unknown) => ({ failed: true as const, error }),
     );
-    // Answer when the listeners are done, or once acked and the deadline passed.
-    const timers: NodeJS.Timeout[] = [];
-    const after = <T>(milliseconds: number, value: T) =>
-      new Promise<T>((resolve) => {
-        timers.push(setTimeout(() => resolve(value), milliseconds));
-      });
-    const deadline = after(this.#ackTimeoutMs, "deadline" as const);
-    const first = await Promise.race([
-      processing,
-      ackCalled.then(() => deadline),
-      after(this.#ackTimeoutMs + 300, "expired" as const),
-    ]);
-    for (const timer of timers) clearTimeout(timer);
-    if (first === "deadline") return ackResponse(ackBody);
-    if (first === "expired") {
-      if (acked) return ackResponse(ackBody);
-      this.#logger.error({}, "a Slack listener neither acknowledged nor finished in time");
-      return text(500, "listener timed out");
-    }
-    if (first.failed) {
-      this.#logger.error(
-        { error: first.error instanceof Error ? first.error.message : String(first.error) },
-        "a Slack listener failed: answering 500 so that Slack delivers the request again",
-      );
-      return text(500, "listener failed");
-    }
-    return ackResponse(ackBody);
+  if (options.waitForListeners === true) {
+    const done = await processing;
+    return done.failed ? { kind: "failed", error: done.error } : { kind: "answer", body: ackBody };
   }
+  // Answer when the listeners are done, or once acked and the deadline passed.
+  const timers: NodeJS.Timeout[] = [];
+  const after = <T>(milliseconds: number, value: T) =>
+    new Promise<T>((resolve) => {
+      timers.push(setTimeout(() => resolve(value), milliseconds));
+    });
+  const deadline = after(options.ackTimeoutMs, "deadline" as const);
+  const first = await Promise.race([
+    processing,
+    ackCalled.then(() => deadline),
+    after(options.ackTimeoutMs + 300, "expired" as const),
+  ]);
+  for (const timer of timers) clearTimeout(timer);
+  if (first === "deadline") return { kind: "answer", body: ackBody };
+  if (first === "expired") return acked ? { kind: "answer", body: ackBody } : { kind: "expired" };
+  if (first.failed) return { kind: "failed", error: first.error };
+  return { kind: "answer", body: ackBody };
 }

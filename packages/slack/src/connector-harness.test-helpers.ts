@@ -397,6 +397,11 @@ export class ConnectorHarness {
   readonly events: ParsedLinqWebhookEvent[] = [];
   /** Every Slack request answered: path, retry number and status. */
   readonly slackRequests: { path: string; retryNum: string | undefined; status: number }[] = [];
+  /**
+   * Runs when the connector asks to store a job (`context.enqueue`), before the job is stored: to
+   * delay the store, or to fail it by throwing (the job is then not stored).
+   */
+  beforeEnqueue: ((request: ConnectorJobRequest) => Promise<void>) | undefined;
   /** Runs after the connector handled a Slack request and before the answer is written (to delay it). */
   beforeSlackAnswer: ((headers: Record<string, string | undefined>) => Promise<void>) | undefined;
 
@@ -423,6 +428,7 @@ export class ConnectorHarness {
       ...(route === undefined ? {} : { route }),
       signal: this.#abort.signal,
       enqueue: async (request: ConnectorJobRequest) => {
+        await this.beforeEnqueue?.(request);
         this.enqueue(request, route);
       },
     };

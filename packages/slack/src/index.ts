@@ -49,4 +49,8 @@ export {
   slackPostingMethods,
 } from "./slack-pacer.ts";
 export { isInternalNote, replyIdempotencyKey, slackJobTypes } from "./slack-to-linq.ts";
+export {
+  AckAfterStoreSocketModeReceiver,
+  type AckAfterStoreSocketModeReceiverOptions,
+} from "./socket-mode-receiver.ts";
 export { commandUsage, parseStartCommand, type StartCommand } from "./start-conversation.ts";

@@ -22,13 +22,7 @@ import {
   type LinqEventType,
   type LinqWebhookEvent,
 } from "@linq-connect/core";
-import {
-  App,
-  type AuthorizeResult,
-  type Logger as BoltLogger,
-  LogLevel,
-  SocketModeReceiver,
-} from "@slack/bolt";
+import { App, type AuthorizeResult, type Logger as BoltLogger, LogLevel } from "@slack/bolt";
 import { type Logger as WebApiLogger, type LogLevel as WebApiLogLevel, WebClient } from "@slack/web-api";
 import { connectorContextProperty, InboundRequestReceiver } from "./bolt-receiver.ts";
 import type { ConnectorServices } from "./connector-services.ts";
@@ -41,6 +35,7 @@ import { SlackApi, type SlackRequestCompleteInfo, silentLogger } from "./slack-a
 import { mapSlackError } from "./slack-errors.ts";
 import { createSlackPacer, type SlackPacer, type SlackPacingOptions } from "./slack-pacer.ts";
 import { SlackToLinq } from "./slack-to-linq.ts";
+import { AckAfterStoreSocketModeReceiver } from "./socket-mode-receiver.ts";
 
 export interface SlackConnectorOptions {
   /** The Bot User OAuth Token (`xoxb-…`, SLACK_BOT_TOKEN). Never logged. */
@@ -88,7 +83,11 @@ export interface SlackConnectorOptions {
   smsCancelWindowSeconds?: number;
   /** The slash command. Default "/linq". */
   command?: string;
-  /** How long the receiver waits for the listeners after ack() (≤ 2 900 ms). Default 2 500. */
+  /**
+   * How long the receiver waits for a listener after its ack() before answering anyway (≤ 2 900 ms;
+   * commands and interactivity, and HTTP events). Default 2 500. Socket Mode acknowledges events
+   * only once their job is stored.
+   */
   ackTimeoutMs?: number;
   /** The clock. Default `Date.now`. */
   now?: () => number;
@@ -215,19 +214,24 @@ export function createSlackConnector(options: SlackConnectorOptions): SlackConne
     : settings.signingSecret !== undefined
       ? "http"
       : "none";
+  const ackTimeoutMs = options.ackTimeoutMs === undefined ? undefined : Math.min(2900, options.ackTimeoutMs);
   const httpReceiver = new InboundRequestReceiver({
     signingSecret: settings.signingSecret ?? "",
     logger,
-    ...(options.ackTimeoutMs === undefined ? {} : { ackTimeoutMs: Math.min(2900, options.ackTimeoutMs) }),
+    ...(ackTimeoutMs === undefined ? {} : { ackTimeoutMs }),
     now,
   });
+  // Socket Mode acknowledges an envelope once its job is stored (Bolt's own receiver acks events
+  // before the listeners run): a failure to store leaves it unacknowledged, and Slack sends it again.
   const receiver =
     transport === "socket-mode" && settings.appToken !== undefined
-      ? new SocketModeReceiver({
+      ? new AckAfterStoreSocketModeReceiver({
           appToken: settings.appToken,
-          logger: sdkLogger,
-          customPropertiesExtractor: () => ({ [connectorContextProperty]: startContext }),
-          ...(apiUrl === undefined ? {} : { installerOptions: { clientOptions: { slackApiUrl: apiUrl } } }),
+          logger,
+          sdkLogger,
+          customProperties: () => ({ [connectorContextProperty]: startContext }),
+          ...(ackTimeoutMs === undefined ? {} : { ackTimeoutMs }),
+          ...(apiUrl === undefined ? {} : { apiUrl }),
         })
       : httpReceiver;
 
@@ -256,7 +260,8 @@ export function createSlackConnector(options: SlackConnectorOptions): SlackConne
     ...(apiUrl === undefined ? {} : { clientOptions: { slackApiUrl: apiUrl } }),
     ignoreSelf: true,
   });
-  // Errors reach the receiver, which answers 500 so that Slack delivers the request again.
+  // Errors reach the receiver, which answers 500 (HTTP) or does not acknowledge the envelope (Socket
+  // Mode), so that Slack delivers the request again.
   bolt.error(async (error) => {
     throw error;
   });

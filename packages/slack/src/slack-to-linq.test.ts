@@ -1,5 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ConnectorJobRequest } from "@linq-connect/core";
 import { WebClient } from "@slack/web-api";
 import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import {
@@ -36,6 +37,43 @@ async function conversation(
   const threadTs = await target.threadTsOf(chat.id);
   if (threadTs === undefined) throw new Error("no thread");
   return { chatId: chat.id, threadTs };
+}
+
+/** The Socket Mode envelopes of the Slack event about the message `ts`, in delivery order. */
+function envelopesOf(target: World, ts: string) {
+  return target.slack.socketMode.deliveries.filter((delivery) => {
+    if (delivery.type !== "events_api") return false;
+    const envelope = JSON.parse(delivery.body) as { payload?: { event?: { ts?: unknown } } };
+    return envelope.payload?.event?.ts === ts;
+  });
+}
+
+/**
+ * Socket Mode with Slack's ack timeout at `ackTimeoutMs` (retries 20 ms apart): a conversation,
+ * then an agent's reply while `beforeEnqueue(world)` runs before each job is stored.
+ */
+async function socketModeReply(
+  text: string,
+  beforeEnqueue: (target: World) => (request: ConnectorJobRequest) => Promise<void>,
+  ackTimeoutMs = 400,
+) {
+  world = await startWorld({
+    socketMode: true,
+    slack: { eventDelivery: { ackTimeoutMs, retryDelaysMs: [0, 20, 20] } },
+  });
+  const current = world;
+  const { chatId, threadTs } = await conversation(current);
+  current.harness.beforeEnqueue = beforeEnqueue(current);
+  const reply = await current.slack.users.post({ user: AGENT, channel: CHANNEL, threadTs, text });
+  await current.settle();
+  return { current, chatId, reply };
+}
+
+/** The reply ran as one job and reached Linq once. */
+function expectSentOnce(target: World, chatId: number, text: string): void {
+  expect(target.harness.queue.completed.filter((type) => type === "slack.reply")).toHaveLength(1);
+  expect(sentToLinq(target, chatId).map((message) => message.text)).toEqual([text]);
+  expect(target.harness.queue.dead).toEqual([]);
 }
 
 function linqTexts(target: World, chatId: number): string[] {
@@ -552,5 +590,56 @@ describe("Slack → Linq over Socket Mode", () => {
     expect(world.harness.queue.dead).toEqual([]);
     await world.connector.close();
     await waitFor(() => world?.slack.socketMode.connections().length === 0);
+  });
+
+  it("acknowledges a reply's envelope only after its job is stored", async () => {
+    const stored: { type: string; ts: unknown; envelopesAckedWhenStored: number }[] = [];
+    const { current, chatId, reply } = await socketModeReply(
+      "Stored first",
+      (target) => async (request) => {
+        // A slow database: the job is stored 300 ms after the listener asked.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const ts = (request.payload as { ts?: unknown }).ts;
+        const acked = envelopesOf(target, String(ts)).filter((delivery) => delivery.outcome === "acked");
+        stored.push({ type: request.type, ts, envelopesAckedWhenStored: acked.length });
+      },
+      3_000,
+    );
+    expect(stored).toEqual([{ type: "slack.reply", ts: reply.ts, envelopesAckedWhenStored: 0 }]);
+    const envelopes = envelopesOf(current, reply.ts);
+    expect(envelopes).toMatchObject([{ retryAttempt: 0, outcome: "acked" }]);
+    expect(envelopes[0]?.durationMs).toBeGreaterThanOrEqual(290);
+    expectSentOnce(current, chatId, "Stored first");
+  });
+
+  it("leaves a reply's envelope unacknowledged when its job cannot be stored: Slack redelivers it and it is sent once", async () => {
+    let attempts = 0;
+    const { current, chatId, reply } = await socketModeReply("Despite the outage", () => async (request) => {
+      if (request.type !== "slack.reply") return;
+      attempts += 1;
+      if (attempts === 1) throw new Error("the database is unavailable");
+    });
+    expect(envelopesOf(current, reply.ts)).toMatchObject([
+      { retryAttempt: 0, outcome: "timeout", acknowledgedLate: false },
+      { retryAttempt: 1, retryReason: "timeout", outcome: "acked" },
+    ]);
+    expect(attempts).toBe(2);
+    expectSentOnce(current, chatId, "Despite the outage");
+  });
+
+  it("a store slower than Slack's ack timeout: the redelivered envelope is the same job, sent once", async () => {
+    let calls = 0;
+    const { current, chatId, reply } = await socketModeReply("Slow but sure", () => async (request) => {
+      if (request.type !== "slack.reply") return;
+      calls += 1;
+      if (calls === 1) await new Promise((resolve) => setTimeout(resolve, 600));
+    });
+    await waitFor(() => envelopesOf(current, reply.ts)[0]?.acknowledgedLate === true);
+    expect(envelopesOf(current, reply.ts)).toMatchObject([
+      { retryAttempt: 0, outcome: "timeout", acknowledgedLate: true },
+      { retryAttempt: 1, retryReason: "timeout", outcome: "acked" },
+    ]);
+    expect(calls).toBe(2);
+    expectSentOnce(current, chatId, "Slow but sure");
   });
 });
