@@ -9,6 +9,11 @@
  * - Idempotent: a message or call already logged (its mapping exists) is never logged again. The
  *   check and the create run under a per-conversation lock, so two replicas handling the same event
  *   at once log it once.
+ * - A create whose answer was lost (dropped connection, timeout, 5xx: HubSpot has no idempotency
+ *   key) is remembered (`pending-create.ts`); its retry first searches the activities of the first
+ *   contact at that time (`associations.contact`, `hs_timestamp`) for the body's marker line, adopts
+ *   the one it finds, and while search may still lag behind the earlier attempt waits
+ *   (`HubSpotIndexLagError`, retryable) instead of logging it twice. Only such a retry searches.
  */
 import {
   type CallCompletedEvent,
@@ -20,19 +25,47 @@ import {
   ValidationError,
 } from "@linq-connect/core";
 import {
+  callMarker,
   callProperties,
   dayOf,
   digestCommunicationProperties,
+  digestMarker,
+  hasMarker,
   type LoggedMessage,
   messageCommunicationProperties,
+  messageMarker,
 } from "./activity-format.ts";
 import type { ConnectorServices } from "./connector-services.ts";
 import type { ContactSync } from "./contact-sync.ts";
-import { ASSOCIATION_TYPES, type InlineAssociation } from "./hubspot-api.ts";
+import { ASSOCIATION_TYPES, type InlineAssociation, type SearchFilter } from "./hubspot-api.ts";
 import { ACTIVITY_MAPPING, CALL_MAPPING, DIGEST_MAPPING, type DigestLine, digestLines } from "./mappings.ts";
+import { createRemembered, indexLagError, pendingCreate, settlePendingCreate } from "./pending-create.ts";
 import type { HubSpotRouteSettings } from "./settings.ts";
 
 const COMPANY_CACHE_MS = 300_000;
+/** How far from its time a message's or call's activity is looked for (`hs_timestamp` is that time). */
+const SAME_TIME_MS = 1_000;
+/** A digest's `hs_timestamp` is its newest line: any instant of the same calendar day (≤ 25 h apart). */
+const SAME_DAY_MS = 26 * 3_600_000;
+/** Candidates read per search (HubSpot's maximum page). */
+const SEARCH_LIMIT = 200;
+
+/** An activity to create at most once (see `ActivityLogger.createOnce`). */
+interface ActivityCreate {
+  /** The pending-create key: `hubspot-activity:message:<id>`, `…:digest:<chat>:<day>`, `…:call:<id>`. */
+  key: string;
+  /** For log lines and errors: "message 123". */
+  what: string;
+  objectType: "communications" | "calls";
+  properties: Record<string, string>;
+  associations: InlineAssociation[];
+  /** The contact whose activities are searched (the first associated one). */
+  contactId: string;
+  marker: string;
+  /** The activity's `hs_timestamp` lies within this distance of `at`. */
+  at: string;
+  withinMs: number;
+}
 
 /** The message as it is logged: direction, the customer handles and our number, from a webhook event. */
 export async function describeMessage(
@@ -79,16 +112,27 @@ export class ActivityLogger {
         return;
       }
       const associations = await this.associations(contactIds, settings, context, "communication");
+      const contactId = contactIds[0] as string;
       await context.store.withLock(`hubspot-activity:chat:${event.data.chat_id}`, async () => {
         if ((await context.store.findByLinqId(ACTIVITY_MAPPING, activityKey)) !== undefined) return;
         if (settings.activities === "daily-digest") {
-          await this.logInDigest(String(event.data.chat_id), message, associations, settings, context);
+          const chatId = String(event.data.chat_id);
+          await this.logInDigest(chatId, message, { associations, contactId }, settings, context);
           return;
         }
-        const communication = await this.services.api.createCommunication(
-          messageCommunicationProperties(message, settings, this.services.phoneNumberOptions),
-          associations,
-          context.signal,
+        const communication = await this.createOnce(
+          {
+            key: `hubspot-activity:message:${message.messageId}`,
+            what: `message ${message.messageId}`,
+            objectType: "communications",
+            properties: messageCommunicationProperties(message, settings, this.services.phoneNumberOptions),
+            associations,
+            contactId,
+            marker: messageMarker(message.messageId),
+            at: message.sentAt,
+            withinMs: SAME_TIME_MS,
+          },
+          context,
         );
         await context.store.insertMapping({
           kind: ACTIVITY_MAPPING,
@@ -97,7 +141,12 @@ export class ActivityLogger {
           metadata: { communicationId: communication.id },
         });
         context.logger.info(
-          { messageId: message.messageId, communicationId: communication.id, contacts: contactIds },
+          {
+            messageId: message.messageId,
+            communicationId: communication.id,
+            contacts: contactIds,
+            found: communication.found,
+          },
           "message logged in HubSpot",
         );
       });
@@ -107,7 +156,7 @@ export class ActivityLogger {
   private async logInDigest(
     chatId: string,
     message: LoggedMessage,
-    associations: InlineAssociation[],
+    target: { associations: InlineAssociation[]; contactId: string },
     settings: HubSpotRouteSettings,
     context: ConnectorContext,
   ): Promise<void> {
@@ -126,7 +175,7 @@ export class ActivityLogger {
       });
     }
     const properties = digestCommunicationProperties(
-      { day, participants: message.participants, linqNumber: message.linqNumber, lines },
+      { chatId, day, participants: message.participants, linqNumber: message.linqNumber, lines },
       settings,
       this.services.phoneNumberOptions,
     );
@@ -146,7 +195,21 @@ export class ActivityLogger {
       }
     }
     if (communicationId === undefined) {
-      const created = await this.services.api.createCommunication(properties, associations, context.signal);
+      const created = await this.createOnce(
+        {
+          key: `hubspot-activity:digest:${digestKey}`,
+          what: `the digest of conversation ${chatId} on ${day}`,
+          objectType: "communications",
+          properties,
+          ...target,
+          marker: digestMarker(chatId, day),
+          at: message.sentAt,
+          withinMs: SAME_DAY_MS,
+        },
+        context,
+      );
+      // Found: an earlier attempt created it with the lines it had; it gets today's lines.
+      if (created.found) await this.services.api.updateCommunication(created.id, properties, context.signal);
       communicationId = created.id;
       await context.store.insertMapping({
         kind: DIGEST_MAPPING,
@@ -190,10 +253,19 @@ export class ActivityLogger {
       const associations = await this.associations(contactIds, settings, context, "call");
       await context.store.withLock(`hubspot-activity:call:${callId}`, async () => {
         if ((await context.store.findByLinqId(CALL_MAPPING, callId)) !== undefined) return;
-        const created = await this.services.api.createCall(
-          callProperties(call, this.services.phoneNumberOptions),
-          associations,
-          context.signal,
+        const created = await this.createOnce(
+          {
+            key: `hubspot-activity:call:${callId}`,
+            what: `call ${callId}`,
+            objectType: "calls",
+            properties: callProperties(call, this.services.phoneNumberOptions),
+            associations,
+            contactId: contactIds[0] as string,
+            marker: callMarker(call.callId),
+            at: call.startedAt,
+            withinMs: SAME_TIME_MS,
+          },
+          context,
         );
         await context.store.insertMapping({
           kind: CALL_MAPPING,
@@ -202,11 +274,67 @@ export class ActivityLogger {
           metadata: {},
         });
         context.logger.info(
-          { callId, hubSpotCallId: created.id, contacts: contactIds },
+          { callId, hubSpotCallId: created.id, contacts: contactIds, found: created.found },
           "call logged in HubSpot",
         );
       });
     });
+  }
+
+  /**
+   * Creates a Communication or Call at most once. Normally: the create, nothing else. When an earlier
+   * attempt's create failed without a clear answer (it may have happened), the activity is looked for
+   * first and adopted when found; not found while search may still lag behind that attempt, the
+   * retry waits (`HubSpotIndexLagError`); later, it is created.
+   */
+  private async createOnce(
+    activity: ActivityCreate,
+    context: ConnectorContext,
+  ): Promise<{ id: string; found: boolean }> {
+    const now = this.services.now().getTime();
+    const pending = await pendingCreate(context, activity.key, now);
+    if (pending !== undefined) {
+      const found = await this.findActivity(activity, context);
+      if (found !== undefined) {
+        await settlePendingCreate(context, activity.key);
+        context.logger.info(
+          { activity: activity.what, id: found },
+          "found the HubSpot activity an earlier attempt created: not logging it again",
+        );
+        return { id: found, found: true };
+      }
+      if (pending.mayLag) throw indexLagError(`the HubSpot activity of ${activity.what}`);
+    }
+    const created = await createRemembered(context, activity.key, { now, pending }, () =>
+      activity.objectType === "calls"
+        ? this.services.api.createCall(activity.properties, activity.associations, context.signal)
+        : this.services.api.createCommunication(activity.properties, activity.associations, context.signal),
+    );
+    return { id: created.id, found: false };
+  }
+
+  /** The activity with the marker among the contact's activities around its time, as search shows them. */
+  private async findActivity(
+    activity: ActivityCreate,
+    context: ConnectorContext,
+  ): Promise<string | undefined> {
+    const bodyProperty = activity.objectType === "calls" ? "hs_call_body" : "hs_communication_body";
+    const filters: SearchFilter[] = [
+      { propertyName: "associations.contact", operator: "EQ", value: activity.contactId },
+    ];
+    const at = Date.parse(activity.at);
+    if (!Number.isNaN(at)) {
+      filters.push(
+        { propertyName: "hs_timestamp", operator: "GTE", value: String(at - activity.withinMs) },
+        { propertyName: "hs_timestamp", operator: "LTE", value: String(at + activity.withinMs) },
+      );
+    }
+    const page = await this.services.api.searchEngagements(
+      activity.objectType,
+      { filterGroups: [filters], properties: [bodyProperty], sort: "-hs_timestamp", limit: SEARCH_LIMIT },
+      context.signal,
+    );
+    return page.results.find((record) => hasMarker(record.properties[bodyProperty], activity.marker))?.id;
   }
 
   /**

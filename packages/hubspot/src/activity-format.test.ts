@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest";
 import {
+  callMarker,
   callProperties,
   dayOf,
   digestCommunicationProperties,
+  digestMarker,
   escapeHtml,
+  hasMarker,
   type LoggedMessage,
   messageCommunicationProperties,
+  messageMarker,
 } from "./activity-format.ts";
 import { validateHubSpotRouteSettings } from "./settings.ts";
 
@@ -54,7 +58,7 @@ describe("activity properties", () => {
       attachments: [],
     }));
     const properties = digestCommunicationProperties(
-      { day: "2026-01-15", participants: ["+15551234567"], linqNumber: "+15550001111", lines },
+      { chatId: "7", day: "2026-01-15", participants: ["+15551234567"], linqNumber: "+15550001111", lines },
       settings,
       {},
     );
@@ -63,6 +67,7 @@ describe("activity properties", () => {
     expect(body).toContain("300 messages");
     expect(body).toMatch(/\(\d+ earlier messages not shown\)/);
     expect(body).toContain("line 299 ");
+    expect(hasMarker(body, digestMarker("7", "2026-01-15"))).toBe(true);
     expect(properties.hs_timestamp).toBe(lines.at(-1)?.at);
   });
 
@@ -92,5 +97,38 @@ describe("activity properties", () => {
       hs_call_title: "Outbound call to (555) 123-4567",
     });
     expect(properties.hs_call_body).toContain("Left a voicemail");
+  });
+  it("ends every body with a marker that finds the activity again, read as text", () => {
+    const body = messageCommunicationProperties(message, settings, {}).hs_communication_body ?? "";
+    expect(body.endsWith("<p>Linq message id: 1</p>")).toBe(true);
+    expect(hasMarker(body, messageMarker("1"))).toBe(true);
+    expect(hasMarker(body, messageMarker("12"))).toBe(false);
+    // However HubSpot re-renders the HTML (attributes, line breaks, entities), the text still counts.
+    expect(
+      hasMarker(
+        '<p style="margin:0">Linq conversation: a&amp;b, 2026-01-15</p>',
+        digestMarker("a&b", "2026-01-15"),
+      ),
+    ).toBe(true);
+    expect(hasMarker("<p>Hello<br>Linq message id: 1<br>bye</p>", messageMarker("1"))).toBe(true);
+    expect(hasMarker("<p>not Linq message id: 1</p>", messageMarker("1"))).toBe(false);
+    expect(hasMarker(null, messageMarker("1"))).toBe(false);
+    const call = callProperties(
+      {
+        callId: "9",
+        direction: "inbound",
+        from: "+15551234567",
+        to: "+15550001111",
+        status: null,
+        durationSeconds: null,
+        startedAt: "2026-01-15T12:00:00Z",
+        recordingUrl: null,
+        transcription: null,
+        summary: null,
+        voicemail: false,
+      },
+      {},
+    );
+    expect(hasMarker(call.hs_call_body, callMarker("9"))).toBe(true);
   });
 });

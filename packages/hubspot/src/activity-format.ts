@@ -7,6 +7,10 @@
  * direction, the service that carried it (iMessage, SMS, RCS), the customer's number and the Linq
  * number, the text, and the attachments as links. A daily digest is one Communication per
  * conversation and day listing every message. A call becomes a Call engagement.
+ *
+ * Every body ends with a marker paragraph ("Linq message id: 123", "Linq conversation: 7, 2026-01-15",
+ * "Linq call id: 9"): HubSpot has no idempotency key, so a retry whose earlier create may have
+ * happened finds that activity again by its marker (read in code: a body is not filterable).
  */
 import {
   calendarDayIn,
@@ -53,6 +57,37 @@ function display(handle: string, options: PhoneNumberOptions): string {
 /** One message as it is logged. */
 export type LoggedMessage = LinqMessageActivity;
 
+/** The marker of a message's Communication. */
+export function messageMarker(messageId: string): string {
+  return `Linq message id: ${messageId}`;
+}
+
+/** The marker of a conversation's daily digest. */
+export function digestMarker(chatId: string, day: string): string {
+  return `Linq conversation: ${chatId}, ${day}`;
+}
+
+/** The marker of a call's Call engagement. */
+export function callMarker(callId: string): string {
+  return `Linq call id: ${callId}`;
+}
+
+function markerParagraph(marker: string): string {
+  return `<p>${escapeHtml(marker)}</p>`;
+}
+
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", nbsp: " " };
+
+/** Whether an HTML body holds the marker as a paragraph or line of its own (tags and entities read as text). */
+export function hasMarker(body: unknown, marker: string): boolean {
+  if (typeof body !== "string") return false;
+  return body
+    .replaceAll(/<[^>]*>/g, "\n")
+    .replaceAll(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, name: string) => ENTITIES[name] ?? "")
+    .split("\n")
+    .some((line) => line.trim() === marker);
+}
+
 function headline(
   message: LoggedMessage,
   settings: HubSpotRouteSettings,
@@ -79,6 +114,7 @@ export function messageCommunicationProperties(
     `<p><strong>${escapeHtml(headline(message, settings, options))}</strong></p>`,
     message.text === "" ? "" : `<p>${textToHtml(message.text)}</p>`,
     attachmentLinks(message.attachments),
+    markerParagraph(messageMarker(message.messageId)),
   ].join("");
   return {
     hs_communication_channel_type: settings.channelType,
@@ -94,6 +130,7 @@ const MAX_BODY_CHARACTERS = 60_000;
 /** The properties of a daily digest Communication, from every line of the day. */
 export function digestCommunicationProperties(
   input: {
+    chatId: string;
     day: string;
     participants: string[];
     linqNumber: string | undefined;
@@ -122,12 +159,13 @@ export function digestCommunicationProperties(
       line.attachments.length === 0 ? "" : ` ${attachmentLinks(line.attachments).replace(/^<p>|<\/p>$/g, "")}`
     }</p>`;
   });
-  let body = header + rendered.join("");
+  const marker = markerParagraph(digestMarker(input.chatId, input.day));
+  let body = header + rendered.join("") + marker;
   let dropped = 0;
   while (body.length > MAX_BODY_CHARACTERS && rendered.length > 1) {
     rendered.shift();
     dropped += 1;
-    body = `${header}<p>(${dropped} earlier message${dropped === 1 ? "" : "s"} not shown)</p>${rendered.join("")}`;
+    body = `${header}<p>(${dropped} earlier message${dropped === 1 ? "" : "s"} not shown)</p>${rendered.join("")}${marker}`;
   }
   const last = lines.at(-1);
   return {
@@ -168,6 +206,7 @@ export function callProperties(call: LoggedCall, options: PhoneNumberOptions): R
     call.transcription === null || call.transcription === ""
       ? ""
       : `<p><strong>Transcript</strong><br>${textToHtml(call.transcription)}</p>`,
+    markerParagraph(callMarker(call.callId)),
   ].join("");
   const properties: Record<string, string> = {
     hs_timestamp: call.startedAt,

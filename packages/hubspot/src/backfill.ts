@@ -865,7 +865,7 @@ class BackfillRun {
       }
       const first = dayMessages[0] as LoggedMessage;
       const properties = digestCommunicationProperties(
-        { day, participants: first.participants, linqNumber: first.linqNumber, lines },
+        { chatId, day, participants: first.participants, linqNumber: first.linqNumber, lines },
         this.settings,
         this.phoneNumberOptions,
       );

@@ -25,7 +25,6 @@ import {
   contactLockKey,
   type FieldDecision,
   isEchoOfLastSync,
-  isLinqConnectError,
   type LinqContactEventData,
   mergeFieldsLastWriterWins,
   NotFoundError,
@@ -41,7 +40,7 @@ import {
 import { findContactOfPerson, handlesOf, type MatchOptions } from "./contact-matching.ts";
 import { type LinqContactField, linqContactFieldKinds } from "./field-mapping.ts";
 import type { HubSpotRecord } from "./hubspot-api.ts";
-import { HubSpotContactExistsError, HubSpotIndexLagError } from "./hubspot-errors.ts";
+import { HubSpotContactExistsError } from "./hubspot-errors.ts";
 import {
   CONTACT_LOCK_NAMESPACE,
   CONTACT_MAPPING,
@@ -50,6 +49,7 @@ import {
   HANDLE_MAPPING,
   handleExternalId,
 } from "./mappings.ts";
+import { createRemembered, indexLagError, pendingCreate } from "./pending-create.ts";
 import type { HubSpotRouteSettings } from "./settings.ts";
 
 /** A Linq contact as webhooks and the REST API describe it. */
@@ -62,10 +62,6 @@ export type LinqContactLike = Pick<
 };
 
 const IDENTIFYING_FIELDS: readonly LinqContactField[] = ["phone_number", "email", "first_name", "last_name"];
-
-/** How long after an ambiguous create failure a retry waits for search to show its result. */
-const PENDING_CREATE_WINDOW_MS = 60_000;
-const PENDING_CREATE_RETRY_SECONDS = 10;
 
 function linqValues(contact: LinqContactLike, fields: readonly LinqContactField[]) {
   const values: Partial<Record<LinqContactField, string>> = {};
@@ -184,25 +180,10 @@ export class ContactSync {
     context: ConnectorContext,
     create: () => Promise<T>,
   ): Promise<T> {
-    const marker = `hubspot:pending-create:${lockKey}`;
-    const pending = Number(await context.store.getCursor(marker));
     const now = this.services.now().getTime();
-    if (Number.isFinite(pending) && pending > 0 && now - pending < PENDING_CREATE_WINDOW_MS) {
-      throw new HubSpotIndexLagError(
-        "An earlier attempt to create this HubSpot contact may have succeeded; waiting for HubSpot search to show it",
-        { source: "hubspot", retryAfter: PENDING_CREATE_RETRY_SECONDS },
-      );
-    }
-    try {
-      const result = await create();
-      if (Number.isFinite(pending) && pending > 0) await context.store.setCursor(marker, "");
-      return result;
-    } catch (error) {
-      if (isLinqConnectError(error) && ["network_error", "timeout", "server_error"].includes(error.code)) {
-        await context.store.setCursor(marker, String(now));
-      }
-      throw error;
-    }
+    const pending = await pendingCreate(context, lockKey, now);
+    if (pending?.mayLag === true) throw indexLagError("this HubSpot contact");
+    return createRemembered(context, lockKey, { now, pending }, create);
   }
 
   private async readContact(id: string, settings: HubSpotRouteSettings, context: ConnectorContext) {

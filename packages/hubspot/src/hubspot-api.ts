@@ -364,21 +364,46 @@ export class HubSpotApi {
   }
 
   async searchContacts(request: SearchRequest, signal?: AbortSignal): Promise<SearchPage> {
-    const page = await this.call("contacts.search", { search: true, repeatable: true, signal }, () =>
-      this.client.crm.contacts.searchApi.doSearch({
-        filterGroups: request.filterGroups.map((filters) => ({
-          filters: filters.map((filter) => ({
-            propertyName: filter.propertyName,
-            operator: filter.operator as FilterOperatorEnum,
-            ...(filter.value === undefined ? {} : { value: filter.value }),
-            ...(filter.values === undefined ? {} : { values: filter.values }),
-          })),
+    return this.search("contacts", request, signal);
+  }
+
+  /**
+   * Searches Communications or Calls (e.g. a contact's, at a time: `associations.contact` EQ the
+   * contact id, `hs_timestamp` GTE/LTE). The index lags writes by seconds, like every CRM search.
+   */
+  async searchEngagements(
+    objectType: "communications" | "calls",
+    request: SearchRequest,
+    signal?: AbortSignal,
+  ): Promise<SearchPage> {
+    return this.search(objectType, request, signal);
+  }
+
+  private async search(
+    objectType: "contacts" | "communications" | "calls",
+    request: SearchRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<SearchPage> {
+    const searchApi =
+      objectType === "contacts"
+        ? this.client.crm.contacts.searchApi
+        : this.client.crm.objects[objectType].searchApi;
+    const body = {
+      filterGroups: request.filterGroups.map((filters) => ({
+        filters: filters.map((filter) => ({
+          propertyName: filter.propertyName,
+          operator: filter.operator as FilterOperatorEnum,
+          ...(filter.value === undefined ? {} : { value: filter.value }),
+          ...(filter.values === undefined ? {} : { values: filter.values }),
         })),
-        properties: request.properties,
-        ...(request.sort === undefined ? {} : { sorts: [request.sort] }),
-        limit: request.limit ?? 10,
-        ...(request.after === undefined ? {} : { after: request.after }),
-      }),
+      })),
+      properties: request.properties,
+      ...(request.sort === undefined ? {} : { sorts: [request.sort] }),
+      limit: request.limit ?? 10,
+      ...(request.after === undefined ? {} : { after: request.after }),
+    };
+    const page = await this.call(`${objectType}.search`, { search: true, repeatable: true, signal }, () =>
+      searchApi.doSearch(body as never),
     );
     return {
       total: page.total,

@@ -236,14 +236,24 @@ describe("HubSpot simulator: CRM search", () => {
     expect((await client.crm.contacts.searchApi.doSearch({ limit: 200 })).results).toEqual([]);
   });
 
-  it("is eventually consistent: records reach the index after searchIndexLagMs", async () => {
+  /** Runs `test` against a second simulator whose search lags 2 s behind its records (same clock). */
+  async function withLaggingSearch(
+    test: (lagging: HubSpotSimulator, laggingClient: Client) => Promise<void>,
+  ): Promise<void> {
     const lagging = await startHubSpotSimulator({
       now: clock.now,
       searchIndexLagMs: 2_000,
       rateLimit: false,
     });
     try {
-      const laggingClient = sdkClient(lagging);
+      await test(lagging, sdkClient(lagging));
+    } finally {
+      await lagging.close();
+    }
+  }
+
+  it("is eventually consistent: records reach the index after searchIndexLagMs", async () => {
+    await withLaggingSearch(async (_lagging, laggingClient) => {
       const byEmail = (email: string) =>
         laggingClient.crm.contacts.searchApi.doSearch({
           filterGroups: [
@@ -271,8 +281,81 @@ describe("HubSpot simulator: CRM search", () => {
       expect((await byEmail("new@example.com")).total).toBe(1);
       clock.advance(2_000);
       expect((await byEmail("new@example.com")).total).toBe(0);
-    } finally {
-      await lagging.close();
-    }
+    });
+  });
+
+  it("finds records by association (associations.contact), with the same lag as properties", async () => {
+    await withLaggingSearch(async (lagging, laggingClient) => {
+      const jane = lagging.crm.createContact({ firstname: "Jane" });
+      const john = lagging.crm.createContact({ firstname: "John" });
+      const timestamp = "2026-01-15T12:00:00.000Z";
+      const communication = await laggingClient.crm.objects.communications.basicApi.create({
+        properties: {
+          hs_communication_channel_type: "SMS",
+          hs_communication_logged_from: "CRM",
+          hs_communication_body: "<p>Hello</p>",
+          hs_timestamp: timestamp,
+        },
+        associations: [
+          {
+            to: { id: jane.id },
+            types: [{ associationCategory: "HUBSPOT_DEFINED" as never, associationTypeId: 81 }],
+          },
+        ],
+      });
+      const associatedWith = (contactId: string, operator = FilterOperatorEnum.Eq) =>
+        laggingClient.crm.objects.communications.searchApi.doSearch({
+          filterGroups: [
+            {
+              filters: [
+                { propertyName: "associations.contact", operator, value: contactId },
+                {
+                  propertyName: "hs_timestamp",
+                  operator: FilterOperatorEnum.Eq,
+                  value: String(Date.parse(timestamp)),
+                },
+              ],
+            },
+          ],
+          properties: ["hs_communication_body"],
+          limit: 200,
+        });
+      expect((await associatedWith(jane.id)).total).toBe(0);
+      clock.advance(2_000);
+      const found = await associatedWith(jane.id);
+      expect(found.results.map((result) => result.id)).toEqual([communication.id]);
+      expect(found.results[0]?.properties.hs_communication_body).toBe("<p>Hello</p>");
+      expect((await associatedWith(john.id)).total).toBe(0);
+      expect((await associatedWith(john.id, FilterOperatorEnum.Neq)).total).toBe(1);
+
+      // A new association reaches search after the lag too; removing one, likewise.
+      lagging.crm.associate({
+        fromObjectType: "communications",
+        fromObjectId: communication.id,
+        toObjectType: "contacts",
+        toObjectId: john.id,
+        associationTypeId: 81,
+      });
+      expect((await associatedWith(john.id)).total).toBe(0);
+      clock.advance(2_000);
+      expect((await associatedWith(john.id)).total).toBe(1);
+      lagging.crm.deleteContact(jane.id);
+      expect((await associatedWith(jane.id)).total).toBe(1);
+      clock.advance(2_000);
+      expect((await associatedWith(jane.id)).total).toBe(0);
+      expect((await associatedWith(john.id)).total).toBe(1);
+      // The contacts side: contacts associated with the communication.
+      const contacts = await laggingClient.crm.contacts.searchApi.doSearch({
+        filterGroups: [
+          {
+            filters: [
+              { propertyName: "associations.communication", operator: FilterOperatorEnum.HasProperty },
+            ],
+          },
+        ],
+        properties: ["firstname"],
+      });
+      expect(names(contacts.results)).toEqual(["John"]);
+    });
   });
 });

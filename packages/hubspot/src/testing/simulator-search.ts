@@ -1,10 +1,11 @@
 /**
  * The CRM search API's query language over the search index: filter groups (OR of groups, AND
- * within a group), the 13 operators, one sort, the free-text `query`, `limit` ≤ 200 and `after`
+ * within a group), the 13 operators, the `associations.<object type>` pseudo-properties (records
+ * associated with a given record), one sort, the free-text `query`, `limit` ≤ 200 and `after`
  * paging capped at 10 000 results.
  */
 import { validationError } from "./simulator-errors.ts";
-import { OBJECT_TYPES } from "./simulator-schema.ts";
+import { OBJECT_TYPES, resolveObjectType } from "./simulator-schema.ts";
 import type { SearchSnapshot } from "./simulator-store.ts";
 import type { HubSpotObjectType, HubSpotSimulatorProperty } from "./simulator-types.ts";
 import { parseTime } from "./simulator-values.ts";
@@ -110,12 +111,43 @@ function containsToken(actual: string, token: string): boolean {
   return pattern.test(lower) || lower.split(/\s+/).some((word) => pattern.test(word));
 }
 
+const ASSOCIATION_PREFIX = "associations.";
+
+/**
+ * `associations.contact` (any name of an object type) EQ / IN an id: the record is associated with
+ * that record, as the index saw it (associations reach search with the same lag as properties).
+ * NEQ / NOT_IN, HAS_PROPERTY / NOT_HAS_PROPERTY likewise; other operators match nothing.
+ */
+function matchesAssociationFilter(snapshot: SearchSnapshot, filter: SearchFilter): boolean {
+  const objectType = resolveObjectType(filter.propertyName.slice(ASSOCIATION_PREFIX.length));
+  const ids = objectType === undefined ? [] : (snapshot.associations?.[objectType] ?? []);
+  const wanted =
+    filter.operator === "IN" || filter.operator === "NOT_IN" ? (filter.values ?? []) : [filter.value];
+  const inside = wanted.some((id) => id !== undefined && ids.includes(String(id).trim()));
+  switch (filter.operator) {
+    case "EQ":
+    case "IN":
+      return inside;
+    case "NEQ":
+    case "NOT_IN":
+      return !inside;
+    case "HAS_PROPERTY":
+      return ids.length > 0;
+    case "NOT_HAS_PROPERTY":
+      return ids.length === 0;
+    default:
+      return false;
+  }
+}
+
 /** Whether one snapshot satisfies one filter. */
 export function matchesFilter(
   snapshot: SearchSnapshot,
   filter: SearchFilter,
   definition: HubSpotSimulatorProperty | undefined,
 ): boolean {
+  if (filter.propertyName.toLowerCase().startsWith(ASSOCIATION_PREFIX))
+    return matchesAssociationFilter(snapshot, filter);
   const actual = snapshot.properties[filter.propertyName];
   const present = actual !== undefined && actual !== "";
   switch (filter.operator) {

@@ -50,6 +50,11 @@ export interface SearchSnapshot {
   properties: Record<string, string>;
   createdAt: number;
   updatedAt: number;
+  /**
+   * The ids of the associated records by object type, as the index saw them (the
+   * `associations.<type>` pseudo-properties of search). Absent on snapshots made outside the index.
+   */
+  associations?: Partial<Record<HubSpotObjectType, string[]>>;
 }
 
 interface SearchVersion {
@@ -380,9 +385,18 @@ export class SimulatorStore {
 
   // ------------------------------------------------------------------ search index
 
-  /** Adds the record's current version to the index; it becomes searchable after the lag. */
+  /**
+   * Adds the record's current version (properties and associations) to the index; it becomes
+   * searchable after the lag.
+   */
   private index(record: StoredObject): void {
     const now = this.now();
+    const associations: Partial<Record<HubSpotObjectType, string[]>> = {};
+    if (!record.archived) {
+      for (const association of this.associationsOf(record.objectType, record.id)) {
+        associations[association.toType] = [...(associations[association.toType] ?? []), association.toId];
+      }
+    }
     record.searchVersions.push({
       visibleAt: now + this.options.searchIndexLagMs,
       snapshot: record.archived
@@ -392,9 +406,19 @@ export class SimulatorStore {
             properties: Object.fromEntries(record.properties),
             createdAt: record.createdAt,
             updatedAt: record.updatedAt,
+            associations,
           },
     });
     this.pruneVersions(record, now);
+  }
+
+  /** Indexes the live records behind `type:id` keys again (their associations changed). */
+  private reindex(keys: readonly string[]): void {
+    for (const key of new Set(keys)) {
+      const separator = key.indexOf(":");
+      const record = this.live(key.slice(0, separator) as HubSpotObjectType, key.slice(separator + 1));
+      if (record !== undefined) this.index(record);
+    }
   }
 
   private pruneVersions(record: StoredObject, now: number): void {
@@ -437,6 +461,7 @@ export class SimulatorStore {
       if (definition !== undefined)
         this.link(`${toType}:${toId}`, `${fromType}:${fromId}`, definition.inverseTypeId);
     }
+    this.reindex([`${fromType}:${fromId}`, `${toType}:${toId}`]);
   }
 
   private link(from: string, to: string, typeId: number): void {
@@ -457,6 +482,7 @@ export class SimulatorStore {
   dissociate(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string): void {
     this.links.get(`${fromType}:${fromId}`)?.delete(`${toType}:${toId}`);
     this.links.get(`${toType}:${toId}`)?.delete(`${fromType}:${fromId}`);
+    this.reindex([`${fromType}:${fromId}`, `${toType}:${toId}`]);
   }
 
   /** Removes some association types between two records (and their inverses). */
@@ -477,12 +503,16 @@ export class SimulatorStore {
       backward?.delete(inverse);
       if (backward?.size === 0) this.links.get(`${toType}:${toId}`)?.delete(`${fromType}:${fromId}`);
     }
+    this.reindex([`${fromType}:${fromId}`, `${toType}:${toId}`]);
   }
 
+  /** Removes every association of a record; the records it was associated with are indexed again. */
   private removeAllAssociations(objectType: HubSpotObjectType, id: string): void {
     const key = `${objectType}:${id}`;
-    for (const target of this.links.get(key)?.keys() ?? []) this.links.get(target)?.delete(key);
+    const targets = [...(this.links.get(key)?.keys() ?? [])];
+    for (const target of targets) this.links.get(target)?.delete(key);
     this.links.delete(key);
+    this.reindex(targets);
   }
 
   /** The records a record is associated with (optionally of one type), by id ascending. */
