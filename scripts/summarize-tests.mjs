@@ -19,10 +19,16 @@ for (const group of ["packages", "apps"]) {
     }
     const result = JSON.parse(readFileSync(report, "utf8"));
     passed += result.numPassedTests ?? 0;
-    failed += (result.numFailedTests ?? 0) + (result.numFailedTestSuites ?? 0);
+    // A file that failed without a failing test (it did not load, a hook threw) counts as one failure.
+    const brokenFiles = (result.testResults ?? []).filter(
+      (file) =>
+        file.status === "failed" &&
+        !(file.assertionResults ?? []).some((assertion) => assertion.status === "failed"),
+    ).length;
+    failed += (result.numFailedTests ?? 0) + brokenFiles;
     skipped += (result.numPendingTests ?? 0) + (result.numTodoTests ?? 0);
     console.log(
-      `${directory}: ${result.numPassedTests} passed, ${result.numFailedTests} failed, ${result.numPendingTests} skipped`,
+      `${directory}: ${result.numPassedTests} passed, ${(result.numFailedTests ?? 0) + brokenFiles} failed, ${result.numPendingTests} skipped`,
     );
   }
 }

@@ -286,8 +286,13 @@ describe("Linq → Salesforce contacts", () => {
     await linq.createContact({ contact: { first_name: "Jane", phone_number: "+15551234567" } });
     await harness.settle();
     expect(salesforce.state.records("Contact")).toHaveLength(1);
-    const attempts = harness.runner.handled.filter((entry) => entry.item.kind === "event");
-    expect(attempts.map((entry) => entry.outcome)).toEqual(["retry", "ok"]);
+    const outcomes = harness.runner.handled
+      .filter((entry) => entry.item.kind === "event")
+      .map((entry) => entry.outcome);
+    // Retried (once, or again if the runner's timer fired before the wait was over), then done.
+    expect(outcomes.at(-1)).toBe("ok");
+    expect(outcomes.slice(0, -1).length).toBeGreaterThanOrEqual(1);
+    expect(outcomes.slice(0, -1).every((outcome) => outcome === "retry")).toBe(true);
     expect(harness.runner.deadLetters).toEqual([]);
   });
 

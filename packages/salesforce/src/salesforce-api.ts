@@ -344,10 +344,12 @@ export class SalesforceApi {
     const ageSeconds = (this.now().getTime() - usage.at.getTime()) / 1000;
     if (usage.share >= this.options.stopAtShare) {
       // A stale reading lets one call through to learn the current usage (the limit is a rolling 24 h).
-      if (ageSeconds < this.options.requestLimitRetrySeconds) {
+      // Timers fire a few milliseconds early or late: a retry scheduled for the end of the wait probes.
+      const remainingSeconds = this.options.requestLimitRetrySeconds - ageSeconds;
+      if (remainingSeconds > 0.05) {
         throw new SalesforceRequestLimitError(
           `Salesforce API usage is at ${Math.round(usage.share * 100)}% of the daily limit (${usage.used}/${usage.limit}); work waits until it falls below ${Math.round(this.options.stopAtShare * 100)}%`,
-          { source: "salesforce", retryAfter: this.options.requestLimitRetrySeconds },
+          { source: "salesforce", retryAfter: Math.max(1, Math.ceil(remainingSeconds)) },
         );
       }
       return;

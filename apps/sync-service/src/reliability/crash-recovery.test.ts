@@ -161,6 +161,19 @@ describe("kill -9 during a burst", { concurrent: true }, () => {
       const killAfter = Math.floor(events.length / 3);
       let acknowledged = 0;
       let killing: Promise<unknown> | undefined;
+      let killTask: Promise<unknown> | undefined;
+      // Once a third is acknowledged, kill as soon as a job is mid-flight (the scenario under test:
+      // a worker dies holding work), while the senders keep sending (requests in flight die too).
+      const killMidJob = async (): Promise<unknown> => {
+        const deadline = Date.now() + 5_000;
+        while (Date.now() < deadline) {
+          const recording = await backend.readRunning(first).catch(() => undefined);
+          if (recording?.attempts.some((attempt) => attempt.outcome === "running")) break;
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        killing = first.kill();
+        return killing;
+      };
       const phase1 = await sendInChatOrder(events, {
         client,
         targetFor: () => first.url,
@@ -168,10 +181,10 @@ describe("kill -9 during a burst", { concurrent: true }, () => {
         shouldStop: () => killing !== undefined,
         onResult: (result) => {
           if (result.status === 200) acknowledged += 1;
-          if (acknowledged >= killAfter && killing === undefined) killing = first.kill();
+          if (acknowledged >= killAfter && killTask === undefined) killTask = killMidJob();
         },
       });
-      expect(await killing).toEqual({ code: null, signal: "SIGKILL" });
+      expect(await killTask).toEqual({ code: null, signal: "SIGKILL" });
       await client.forget(first.url);
       const acknowledgedFirst = phase1.results.filter((result) => result.status === 200);
       const failedInFlight = phase1.results.filter((result) => result.status === undefined);
