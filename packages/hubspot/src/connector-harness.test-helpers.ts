@@ -1,31 +1,16 @@
 /**
  * A small host for the connector's tests, with the semantics of the sync-service that matter here:
  *
- * - the store, logger and job runner of `@linq-connect/core/testing` (re-exported here);
- * - `startHarness`: the real HubSpot and Linq simulators, a webhook receiver for both (HubSpot →
- *   the connector's inbound route; Linq → parsed events into the runner), the connector (one or more
- *   replicas sharing the store) and `settle()` to wait until every webhook and job has finished.
+ * `startHarness`: the connector test host of `@linq-connect/core/testing` (Linq simulator, store, job
+ * runner, webhook receiver; its pieces re-exported here), the real HubSpot simulator whose webhooks the
+ * receiver hands to the connector's inbound route, the connector (one or more replicas sharing the
+ * store); `settle()` also waits for HubSpot's webhooks.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import {
-  type ConnectorContext,
-  LinqClient,
-  type LinqWebhookEvent,
-  parseWebhookEvent,
-  type RouteContext,
-} from "@linq-connect/core";
-import {
-  JobRunner,
-  type LinqSimulator,
+  type ConnectorTestHost,
   type LinqSimulatorOptions,
-  type LogEntry,
-  linqEventOrderingKey,
-  MemoryMappingStore,
-  memoryLogger,
-  startLinqSimulator,
+  startConnectorTestHost,
 } from "@linq-connect/core/testing";
-
 import {
   createHubSpotConnector,
   type HubSpotConnector,
@@ -57,126 +42,34 @@ export interface HarnessOptions {
   linqWebhooks?: boolean;
 }
 
-export interface Harness {
+export interface Harness extends Omit<ConnectorTestHost, "connectors"> {
   hubspot: HubSpotSimulator;
-  linqSimulator: LinqSimulator;
-  linq: LinqClient;
-  store: MemoryMappingStore;
-  runner: JobRunner;
   connectors: HubSpotConnector[];
   connector: HubSpotConnector;
-  logs: LogEntry[];
-  route: RouteContext;
-  receiverUrl: string;
-  /** Every Linq event delivered to the receiver. */
-  linqEvents: LinqWebhookEvent[];
-  /** A context for direct calls (the harness route). */
-  context(route?: RouteContext | undefined): ConnectorContext;
-  /** Hands a Linq event to the runner as the host would (ordering key per conversation/contact). */
-  dispatch(event: LinqWebhookEvent): void;
-  /** Waits until every webhook of both simulators and every job has finished. */
-  settle(): Promise<void>;
-  close(): Promise<void>;
-}
-
-function headerRecord(headers: IncomingHttpHeaders): Record<string, string | undefined> {
-  const record: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers))
-    record[name] = Array.isArray(value) ? value.join(", ") : value;
-  return record;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const logs: LogEntry[] = [];
-  const logger = memoryLogger(logs);
-  const store = new MemoryMappingStore();
   const hubspot = await startHubSpotSimulator({
     clientSecret: "harness-client-secret",
     rateLimit: false,
     webhookDelivery: { retries: 2, retryDelayMs: 50, timeoutMs: 5_000 },
     ...options.hubspot,
   });
-  const linqSimulator = await startLinqSimulator({ phoneNumbers: ["+15550001111"], ...options.linq });
-  const linq = new LinqClient({
-    token: linqSimulator.token,
-    baseUrl: linqSimulator.baseUrl,
-    rateLimit: false,
-    retry: { maxRetries: 2, initialDelayMs: 10, maxDelayMs: 50 },
+  const host = await startConnectorTestHost({
+    linq: options.linq,
+    routeSettings: options.route,
+    linqWebhooks: options.linqWebhooks,
+    // HubSpot's webhooks go to the connector's inbound route, with no route (as the host does).
+    receive: async (request, running) => {
+      if (!request.url.startsWith("/webhooks/hubspot")) return undefined;
+      const inbound = running.connectors[0]?.inboundRoutes?.[0];
+      if (inbound === undefined) throw new Error("no inbound route");
+      return inbound.handle(request, running.runner.context(undefined));
+    },
+    flush: () => hubspot.webhooks.flush(),
   });
-  const route: RouteContext = {
-    name: "default",
-    settings: { contacts: "two-way", activities: "per-message", ...options.route },
-  };
-  const connectors: HubSpotConnector[] = [];
-  const abort = new AbortController();
-  const runner = new JobRunner({
-    connectors: () => connectors,
-    contextFor: (contextRoute, enqueue) => ({
-      linq,
-      store,
-      logger,
-      ...(contextRoute === undefined ? {} : { route: contextRoute }),
-      signal: abort.signal,
-      enqueue,
-    }),
-  });
-  const linqEvents: LinqWebhookEvent[] = [];
-  const dispatch = (event: LinqWebhookEvent) => {
-    linqEvents.push(event);
-    runner.submit(
-      { kind: "event", event, route },
-      { orderingKey: linqEventOrderingKey(event), deduplicationKey: `event:${event.event_id}` },
-    );
-  };
-
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      const rawBody = Buffer.concat(chunks);
-      const url = request.url ?? "/";
-      void (async () => {
-        try {
-          if (url.startsWith("/webhooks/linq")) {
-            const parsed = parseWebhookEvent(rawBody);
-            if (parsed.known && options.linqWebhooks !== false) dispatch(parsed);
-            response.writeHead(200).end();
-            return;
-          }
-          if (url.startsWith("/webhooks/hubspot")) {
-            const connector = connectors[0] as HubSpotConnector;
-            const inbound = connector.inboundRoutes?.[0];
-            if (inbound === undefined) throw new Error("no inbound route");
-            const answer = await inbound.handle(
-              { method: request.method ?? "POST", url, headers: headerRecord(request.headers), rawBody },
-              runner.context(undefined),
-            );
-            response.writeHead(answer.status, answer.headers).end(answer.body);
-            return;
-          }
-          response.writeHead(404).end();
-        } catch (error) {
-          logs.push({ level: "error", message: "harness receiver failed", fields: { error: String(error) } });
-          if (!response.headersSent) response.writeHead(500).end();
-        }
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const receiverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  hubspot.webhooks.targetUrl = `${receiverUrl}/webhooks/hubspot`;
-  await linq.createWebhookSubscription({
-    webhook_url: `${receiverUrl}/webhooks/linq`,
-    events: [
-      "contact.created",
-      "contact.updated",
-      "contact.deleted",
-      "message.received",
-      "message.sent",
-      "call.completed",
-    ],
-    secret: "harness-linq-secret",
-  });
+  hubspot.webhooks.targetUrl = `${host.receiverUrl}/webhooks/hubspot`;
+  const connectors = host.connectors as HubSpotConnector[];
   for (let index = 0; index < (options.replicas ?? 1); index += 1) {
     connectors.push(
       createHubSpotConnector({
@@ -186,50 +79,21 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         appId: hubspot.appId,
         reconciliationIntervalSeconds: false,
         maxRateLimitRetries: 10,
-        inboundRoute: route,
+        inboundRoute: host.route,
         timeoutMs: 5_000,
-        logger,
+        logger: host.logger,
         ...options.connector,
       }),
     );
   }
-  const settle = async () => {
-    for (let round = 0; round < 50; round += 1) {
-      await linqSimulator.webhooks.flush();
-      await hubspot.webhooks.flush();
-      await runner.idle();
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      await linqSimulator.webhooks.flush();
-      await hubspot.webhooks.flush();
-      if (!runner.busy) return;
-    }
-    throw new Error("the harness did not settle");
-  };
   return {
+    ...host,
     hubspot,
-    linqSimulator,
-    linq,
-    store,
-    runner,
     connectors,
     connector: connectors[0] as HubSpotConnector,
-    logs,
-    route,
-    receiverUrl,
-    linqEvents,
-    context: (contextRoute = route) => runner.context(contextRoute),
-    dispatch,
-    settle,
     close: async () => {
-      abort.abort();
-      for (const connector of connectors) await connector.close?.();
-      await linq.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await host.close();
       await hubspot.close();
-      await linqSimulator.close();
     },
   };
 }

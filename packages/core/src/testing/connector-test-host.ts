@@ -12,12 +12,15 @@
  *   to at most 1.5 s), dead-lettered otherwise; work is spread over the connector replicas in turn.
  * - `linqEvent` / `linqEventOrderingKey`: a parsed Linq event and the ordering key the host gives it.
  */
+import { createServer, type IncomingHttpHeaders } from "node:http";
 import {
   type ConnectorContext,
   type ConnectorJobRequest,
   type ConnectorLogger,
   type ConnectorV1,
+  type InboundResponse,
   isRetryableError,
+  LinqClient,
   type LinqConnectError,
   type LinqWebhookEvent,
   type Mapping,
@@ -26,6 +29,9 @@ import {
   type RouteContext,
   tryNormalizePhoneNumber,
 } from "../index.ts";
+import { startLinqSimulator } from "./linq-simulator.ts";
+import { closeSimulatorServer, listenSimulatorServer } from "./simulator-http.ts";
+import type { LinqSimulator, LinqSimulatorOptions } from "./simulator-types.ts";
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -323,4 +329,183 @@ export function linqEvent(
   });
   if (!parsed.known) throw new Error(`unknown event type ${eventType}`);
   return parsed;
+}
+
+// ------------------------------------------------------------------ the host
+
+/** An inbound request other than a Linq webhook (e.g. a CRM's webhook), as the host received it. */
+export interface ConnectorTestHostRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | undefined>;
+  rawBody: Buffer;
+}
+
+export interface ConnectorTestHostOptions {
+  /** Options of the Linq simulator (default: one number, +15550001111). */
+  linq?: LinqSimulatorOptions | undefined;
+  /** The route's settings, over `{ contacts: "two-way", activities: "per-message" }`. */
+  routeSettings?: Record<string, unknown> | undefined;
+  /** Deliver Linq webhooks to the runner (default true). */
+  linqWebhooks?: boolean | undefined;
+  /** Answers other inbound paths; undefined: 404. */
+  receive?:
+    | ((request: ConnectorTestHostRequest, host: ConnectorTestHost) => Promise<InboundResponse | undefined>)
+    | undefined;
+  /** Runs with the Linq simulator's webhook flush while settling (another simulator's deliveries). */
+  flush?: (() => Promise<void>) | undefined;
+}
+
+/**
+ * A Linq simulator, a Linq client on it, the in-memory store and job runner, and an HTTP receiver the
+ * simulator's webhooks reach (parsed and dispatched like the host does). Add the connectors under test
+ * to `connectors`; `settle()` waits until every webhook and job has finished.
+ */
+export interface ConnectorTestHost {
+  linqSimulator: LinqSimulator;
+  linq: LinqClient;
+  store: MemoryMappingStore;
+  runner: JobRunner;
+  logs: LogEntry[];
+  logger: ConnectorLogger & { entries: LogEntry[] };
+  /** The replicas of the connector under test (the runner spreads work over them). */
+  connectors: ConnectorV1[];
+  route: RouteContext;
+  receiverUrl: string;
+  /** Every Linq event delivered to the receiver. */
+  linqEvents: LinqWebhookEvent[];
+  /** A context for direct calls (the host's route by default). */
+  context(route?: RouteContext | undefined): ConnectorContext;
+  /** Hands a Linq event to the runner as the host would (ordering key per conversation/contact). */
+  dispatch(event: LinqWebhookEvent): void;
+  settle(): Promise<void>;
+  /** Closes the connectors, the client, the receiver and the Linq simulator. */
+  close(): Promise<void>;
+}
+
+function headerRecord(headers: IncomingHttpHeaders): Record<string, string | undefined> {
+  const record: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    record[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return record;
+}
+
+export async function startConnectorTestHost(
+  options: ConnectorTestHostOptions = {},
+): Promise<ConnectorTestHost> {
+  const logs: LogEntry[] = [];
+  const logger = memoryLogger(logs);
+  const store = new MemoryMappingStore();
+  const linqSimulator = await startLinqSimulator({ phoneNumbers: ["+15550001111"], ...options.linq });
+  const linq = new LinqClient({
+    token: linqSimulator.token,
+    baseUrl: linqSimulator.baseUrl,
+    rateLimit: false,
+    retry: { maxRetries: 2, initialDelayMs: 10, maxDelayMs: 50 },
+  });
+  const route: RouteContext = {
+    name: "default",
+    settings: { contacts: "two-way", activities: "per-message", ...options.routeSettings },
+  };
+  const connectors: ConnectorV1[] = [];
+  const abort = new AbortController();
+  const runner = new JobRunner({
+    connectors: () => connectors,
+    contextFor: (contextRoute, enqueue) => ({
+      linq,
+      store,
+      logger,
+      ...(contextRoute === undefined ? {} : { route: contextRoute }),
+      signal: abort.signal,
+      enqueue,
+    }),
+  });
+  const linqEvents: LinqWebhookEvent[] = [];
+  const dispatch = (event: LinqWebhookEvent) => {
+    linqEvents.push(event);
+    runner.submit(
+      { kind: "event", event, route },
+      { orderingKey: linqEventOrderingKey(event), deduplicationKey: `event:${event.event_id}` },
+    );
+  };
+  const settle = async () => {
+    for (let round = 0; round < 50; round += 1) {
+      await linqSimulator.webhooks.flush();
+      await options.flush?.();
+      await runner.idle();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await linqSimulator.webhooks.flush();
+      await options.flush?.();
+      if (!runner.busy) return;
+    }
+    throw new Error("the connector test host did not settle");
+  };
+  let host: ConnectorTestHost | undefined;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      const rawBody = Buffer.concat(chunks);
+      const url = request.url ?? "/";
+      void (async () => {
+        try {
+          if (url.startsWith("/webhooks/linq")) {
+            const parsed = parseWebhookEvent(rawBody);
+            if (parsed.known && options.linqWebhooks !== false) dispatch(parsed);
+            response.writeHead(200).end();
+            return;
+          }
+          const answer =
+            host === undefined || options.receive === undefined
+              ? undefined
+              : await options.receive(
+                  { method: request.method ?? "POST", url, headers: headerRecord(request.headers), rawBody },
+                  host,
+                );
+          if (answer === undefined) response.writeHead(404).end();
+          else response.writeHead(answer.status, answer.headers).end(answer.body);
+        } catch (error) {
+          logs.push({ level: "error", message: "host receiver failed", fields: { error: String(error) } });
+          if (!response.headersSent) response.writeHead(500).end();
+        }
+      })();
+    });
+  });
+  const receiverUrl = await listenSimulatorServer(server, "127.0.0.1", 0);
+  await linq.createWebhookSubscription({
+    webhook_url: `${receiverUrl}/webhooks/linq`,
+    events: [
+      "contact.created",
+      "contact.updated",
+      "contact.deleted",
+      "message.received",
+      "message.sent",
+      "call.completed",
+    ],
+    secret: "harness-linq-secret",
+  });
+  host = {
+    linqSimulator,
+    linq,
+    store,
+    runner,
+    logs,
+    logger,
+    connectors,
+    route,
+    receiverUrl,
+    linqEvents,
+    context: (contextRoute = route) => runner.context(contextRoute),
+    dispatch,
+    settle,
+    close: async () => {
+      abort.abort();
+      for (const connector of connectors) await connector.close?.();
+      await linq.close();
+      await closeSimulatorServer(server);
+      await linqSimulator.close();
+    },
+  };
+  return host;
 }

@@ -5,6 +5,9 @@
  */
 
 export {
+  type ConnectorTestHost,
+  type ConnectorTestHostOptions,
+  type ConnectorTestHostRequest,
   type DeadLetter,
   JobRunner,
   type LogEntry,
@@ -12,6 +15,7 @@ export {
   linqEventOrderingKey,
   MemoryMappingStore,
   memoryLogger,
+  startConnectorTestHost,
   type WorkItem,
 } from "./connector-test-host.ts";
 export {
